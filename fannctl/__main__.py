@@ -1,0 +1,3 @@
+from fannctl.cli.main import main
+
+main()

@@ -1,0 +1,104 @@
+"""Training parameters a network carries, with FANN 2.2's names and defaults.
+
+A FANN ``.net`` file stores these with the network, and training uses them
+unless told otherwise; fannctl does the same, in ``.net`` and HDF5 files alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from fannctl.errors import ParameterError
+
+ALGORITHMS = ("incremental", "batch", "rprop", "quickprop", "sarprop")
+ERROR_FUNCTIONS = ("linear", "tanh")
+STOP_FUNCTIONS = ("mse", "bit")
+RPROP_VARIANTS = ("fann", "irprop-", "irprop+")
+
+
+@dataclass
+class TrainingParams:
+    """Every training parameter FANN keeps in a network (``.net`` key names)."""
+
+    learning_rate: float = 0.7
+    learning_momentum: float = 0.0
+    training_algorithm: int = 2  # 0 incremental, 1 batch, 2 rprop, 3 quickprop, 4 sarprop
+    train_error_function: int = 1  # 0 linear, 1 tanh
+    train_stop_function: int = 0  # 0 mse, 1 bit
+    bit_fail_limit: float = 0.35
+    quickprop_decay: float = -0.0001
+    quickprop_mu: float = 1.75
+    rprop_increase_factor: float = 1.2
+    rprop_decrease_factor: float = 0.5
+    rprop_delta_min: float = 0.0
+    rprop_delta_max: float = 50.0
+    rprop_delta_zero: float = 0.1
+    sarprop_weight_decay_shift: float = -6.644
+    sarprop_step_error_threshold_factor: float = 0.1
+    sarprop_step_error_shift: float = 1.385
+    sarprop_temperature: float = 0.015
+    # fannctl's own: which RPROP rule ("fann" is FANN's; textbook iRPROP-/+).
+    rprop_variant: str = "fann"
+    cascade_output_change_fraction: float = 0.01
+    cascade_output_stagnation_epochs: int = 12
+    cascade_candidate_change_fraction: float = 0.01
+    cascade_candidate_stagnation_epochs: int = 12
+    cascade_max_out_epochs: int = 150
+    cascade_min_out_epochs: int = 50
+    cascade_max_cand_epochs: int = 150
+    cascade_min_cand_epochs: int = 50
+    cascade_num_candidate_groups: int = 2
+    cascade_candidate_limit: float = 1000.0
+    cascade_weight_multiplier: float = 0.4
+    cascade_activation_functions: list[int] = field(
+        default_factory=lambda: [3, 5, 7, 8, 10, 11, 14, 15, 16, 17]
+    )
+    cascade_activation_steepnesses: list[float] = field(
+        default_factory=lambda: [0.25, 0.5, 0.75, 1.0]
+    )
+
+    @property
+    def algorithm_name(self) -> str:
+        return ALGORITHMS[self.training_algorithm]
+
+    def replace(self, **changes: object) -> TrainingParams:
+        """Return a copy with the given fields changed (None values ignored)."""
+        clean = {k: v for k, v in changes.items() if v is not None}
+        unknown = set(clean) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ParameterError(f"unknown training parameter(s): {sorted(unknown)}")
+        return dataclasses.replace(self, **clean)
+
+    def to_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, object]) -> TrainingParams:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def algorithm_id(name: str | int) -> int:
+    """Return FANN's training-algorithm number for a name such as ``rprop``."""
+    return _lookup(name, ALGORITHMS, "training algorithm")
+
+
+def error_function_id(name: str | int) -> int:
+    """Return FANN's error-function number (0 linear, 1 tanh)."""
+    return _lookup(name, ERROR_FUNCTIONS, "error function")
+
+
+def stop_function_id(name: str | int) -> int:
+    """Return FANN's stop-function number (0 mse, 1 bit)."""
+    return _lookup(name, STOP_FUNCTIONS, "stop function")
+
+
+def _lookup(name: str | int, names: tuple[str, ...], what: str) -> int:
+    if isinstance(name, int) and 0 <= name < len(names):
+        return name
+    key = str(name).strip().lower().removeprefix("fann_train_")
+    key = key.removeprefix("fann_errorfunc_").removeprefix("fann_stopfunc_")
+    if key in names:
+        return names.index(key)
+    raise ParameterError(f"unknown {what} {name!r}; valid: {', '.join(names)}")

@@ -1,0 +1,229 @@
+"""Training: FANN's epoch for each algorithm, and the train-until-done loop.
+
+``train_epoch`` is ``fann_train_epoch``: one pass with the network's algorithm,
+returning the MSE collected during that pass. ``train`` is
+``fann_train_on_data``: epochs until the desired error or the epoch limit,
+with FANN's report points (epoch 1, every N-th, the last). The training state
+(slopes, steps, SARPROP's epoch and generator) lives in ``net.state``, so
+training can stop and resume exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fannctl import activations
+from fannctl.backends.base import Backend
+from fannctl.data import TrainingData, check_fits, scale_data
+from fannctl.errors import ParameterError
+from fannctl.network import Network
+from fannctl.params import RPROP_VARIANTS
+from fannctl.train import batch, incremental, quickprop, rprop, sarprop
+
+INCREMENTAL, BATCH, RPROP, QUICKPROP, SARPROP = range(5)
+
+
+@dataclass
+class EpochResult:
+    """FANN's MSE and bit fail collected during one epoch."""
+
+    mse: float
+    bit_fail: int
+
+
+@dataclass
+class Report:
+    """One report point of a training run."""
+
+    epoch: int
+    mse: float
+    bit_fail: int
+    seconds: float
+    test_mse: float | None = None
+    test_bit_fail: int | None = None
+
+    def to_dict(self) -> dict:
+        out = {"epoch": self.epoch, "mse": self.mse, "bit_fail": self.bit_fail,
+               "seconds": self.seconds}
+        if self.test_mse is not None:
+            out["test_mse"] = self.test_mse
+            out["test_bit_fail"] = self.test_bit_fail
+        return out
+
+
+@dataclass
+class TrainConfig:
+    """When to stop and when to report (FANN's train_on_data arguments)."""
+
+    max_epochs: int = 1000
+    desired_error: float = 0.0001
+    report_every: int = 100
+
+
+@dataclass
+class TrainResult:
+    """How a training run ended."""
+
+    epochs: int
+    mse: float
+    bit_fail: int
+    reached: bool
+    seconds: float
+    history: list[Report] = field(default_factory=list)
+
+
+def default_backend() -> Backend:
+    from fannctl.backends.numpy_backend import NumpyBackend
+
+    return NumpyBackend()
+
+
+def check_trainable(net: Network) -> None:
+    """Refuse what FANN cannot train: THRESHOLD neurons, unknown RPROP variants."""
+    hidden_and_output = net.activation[net.num_inputs > 0]
+    if np.any(hidden_and_output == activations.THRESHOLD):
+        raise ParameterError(
+            "cannot train through 'threshold' neurons (no derivative); "
+            "use sigmoid_stepwise or threshold only after training"
+        )
+    if net.params.rprop_variant not in RPROP_VARIANTS:
+        raise ParameterError(
+            f"unknown RPROP variant {net.params.rprop_variant!r}; "
+            f"valid: {', '.join(RPROP_VARIANTS)}"
+        )
+
+
+def prepare_state(net: Network) -> None:
+    """Allocate the training arrays the way FANN does on first use."""
+    state = net.state
+    size = net.weights.size
+    algorithm = net.params.training_algorithm
+    if state.slopes is None or state.slopes.size != size:
+        state.slopes = np.zeros_like(net.weights)
+    if algorithm in (RPROP, QUICKPROP, SARPROP) and (
+        state.prev_slopes is None or state.prev_slopes.size != size
+    ):
+        clear_train_arrays(net)
+
+
+def clear_train_arrays(net: Network) -> None:
+    """FANN's ``fann_clear_train_arrays``: zero slopes; steps to delta_zero for RPROP."""
+    state = net.state
+    state.slopes = np.zeros_like(net.weights)
+    state.prev_slopes = np.zeros_like(net.weights)
+    zero = net.params.rprop_delta_zero if net.params.training_algorithm == RPROP else 0.0
+    state.prev_steps = np.full_like(net.weights, zero)
+    if net.params.rprop_variant != "fann":
+        state.prev_weight_deltas = np.zeros_like(net.weights)
+
+
+def train_epoch(
+    net: Network,
+    data: TrainingData,
+    *,
+    backend: Backend | None = None,
+    random_source: sarprop.RandomSource | None = None,
+) -> EpochResult:
+    """One epoch of the network's algorithm (``fann_train_epoch``)."""
+    check_fits(net, data)
+    backend = backend or default_backend()
+    algorithm = net.params.training_algorithm
+    if algorithm == INCREMENTAL:
+        sse, count, bit_fail = incremental.epoch(net, data, backend)
+        return EpochResult(_mse(sse, count), bit_fail)
+    prepare_state(net)
+    inputs = data.inputs.astype(net.dtype, copy=False)
+    targets = data.outputs.astype(net.dtype, copy=False)
+    grad = backend.gradient(net, inputs, targets, net.state.slopes)
+    mse = _mse(grad.sse, grad.count)
+    patterns = data.num_patterns
+    if algorithm == BATCH:
+        batch.update(net.weights, net.state, net.params, patterns)
+    elif algorithm == RPROP:
+        rprop.update(net.weights, net.state, net.params, patterns, error=mse)
+    elif algorithm == QUICKPROP:
+        quickprop.update(net.weights, net.state, net.params, patterns)
+    elif algorithm == SARPROP:
+        source = random_source or _stored_generator(net)
+        sarprop.update(net.weights, net.state, net.params, patterns, error=mse,
+                       random_source=source)
+        net.state.sarprop_epoch += 1
+    else:
+        raise ParameterError(f"unknown training algorithm {algorithm}")
+    return EpochResult(mse, grad.bit_fail)
+
+
+def _mse(sse: float, count: int) -> float:
+    return sse / count if count else 0.0
+
+
+def _stored_generator(net: Network) -> sarprop.RandomSource:
+    """SARPROP's draws from a generator whose state is kept in the network."""
+    rng = np.random.default_rng()
+    if net.state.rng_state is not None:
+        rng.bit_generator.state = net.state.rng_state
+
+    def draw(n: int) -> np.ndarray:
+        values = rng.random(n)
+        net.state.rng_state = rng.bit_generator.state
+        return values
+
+    return draw
+
+
+def seed_generator(net: Network, seed: int | None) -> None:
+    """Seed the generator SARPROP's random term draws from."""
+    if seed is not None:
+        net.state.rng_state = np.random.default_rng(seed).bit_generator.state
+
+
+def reached(net: Network, result: EpochResult, desired_error: float) -> bool:
+    """FANN's stop test: MSE (or bit fail, with the bit stop function) at or below target."""
+    if net.params.train_stop_function == 1:
+        return result.bit_fail <= int(desired_error)
+    return result.mse <= desired_error
+
+
+def train(
+    net: Network,
+    data: TrainingData,
+    config: TrainConfig,
+    *,
+    backend: Backend | None = None,
+    on_report: Callable[[Report], None] | None = None,
+    test_data: TrainingData | None = None,
+    random_source: sarprop.RandomSource | None = None,
+) -> TrainResult:
+    """Train until the desired error or ``max_epochs`` (``fann_train_on_data``)."""
+    check_fits(net, data)
+    check_trainable(net)
+    if test_data is not None:
+        check_fits(net, test_data, "test data")
+    backend = backend or default_backend()
+    data = scale_data(net, data.astype(net.dtype))
+    start = time.perf_counter()
+    history: list[Report] = []
+    result = EpochResult(0.0, 0)
+    done = False
+    epoch = 0
+    for epoch in range(1, config.max_epochs + 1):
+        result = train_epoch(net, data, backend=backend, random_source=random_source)
+        done = reached(net, result, config.desired_error)
+        every = config.report_every
+        if every and (epoch % every == 0 or epoch == config.max_epochs or epoch == 1 or done):
+            report = Report(epoch, result.mse, result.bit_fail, time.perf_counter() - start)
+            if test_data is not None:
+                from fannctl.runner import test
+
+                report.test_mse, report.test_bit_fail = test(net, test_data, backend=backend)
+            history.append(report)
+            if on_report is not None:
+                on_report(report)
+        if done:
+            break
+    seconds = time.perf_counter() - start
+    return TrainResult(epoch, result.mse, result.bit_fail, done, seconds, history)

@@ -1,0 +1,88 @@
+"""RPROP: FANN's own variant by default, textbook iRPROP- and iRPROP+ on request.
+
+FANN's rule (2.2): after a sign change the step shrinks and the slope is
+forgotten, yet the weight still moves by +step; textbook iRPROP- leaves that
+weight where it is, and iRPROP+ also takes back the previous step when the
+error grew.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fannctl.network import TrainState
+from fannctl.params import TrainingParams
+
+WEIGHT_LIMIT = 1500.0
+
+
+def update(
+    weights: np.ndarray,
+    state: TrainState,
+    params: TrainingParams,
+    num_patterns: int,
+    start: int = 0,
+    error: float | None = None,
+) -> None:
+    """One RPROP step for every weight from ``start``; slopes reset to 0."""
+    variant = params.rprop_variant
+    if variant == "fann":
+        _fann(weights[start:], state, params, start)
+    else:
+        _textbook(weights[start:], state, params, start, variant == "irprop+", error)
+    state.slopes[start:] = 0
+
+
+def _fann(w: np.ndarray, state: TrainState, params: TrainingParams, start: int) -> None:
+    dt = w.dtype.type
+    slope = state.slopes[start:].copy()
+    prev_slope = state.prev_slopes[start:]
+    prev_step = np.maximum(state.prev_steps[start:], dt(0.0001))
+    same = slope * prev_slope >= 0
+    grown = np.minimum(prev_step * dt(params.rprop_increase_factor), dt(params.rprop_delta_max))
+    shrunk = np.maximum(prev_step * dt(params.rprop_decrease_factor), dt(params.rprop_delta_min))
+    step = np.where(same, grown, shrunk)
+    slope[~same] = 0
+    down = slope < 0
+    w[down] = np.maximum(w[down] - step[down], dt(-WEIGHT_LIMIT))
+    up = ~down
+    w[up] = np.minimum(w[up] + step[up], dt(WEIGHT_LIMIT))
+    state.prev_steps[start:] = step
+    state.prev_slopes[start:] = slope
+
+
+def _textbook(
+    w: np.ndarray,
+    state: TrainState,
+    params: TrainingParams,
+    start: int,
+    plus: bool,
+    error: float | None,
+) -> None:
+    dt = w.dtype.type
+    slope = state.slopes[start:].copy()
+    prev_slope = state.prev_slopes[start:]
+    prev_step = state.prev_steps[start:]
+    if state.prev_weight_deltas is None or state.prev_weight_deltas.size != state.slopes.size:
+        state.prev_weight_deltas = np.zeros_like(state.slopes)
+    prev_delta = state.prev_weight_deltas[start:]
+    product = slope * prev_slope
+    grow, shrink = product > 0, product < 0
+    step = prev_step.copy()
+    step[grow] = np.minimum(prev_step[grow] * dt(params.rprop_increase_factor),
+                            dt(params.rprop_delta_max))
+    step[shrink] = np.maximum(prev_step[shrink] * dt(params.rprop_decrease_factor),
+                              dt(params.rprop_delta_min))
+    delta = np.sign(slope) * step
+    if plus:
+        worse = error is not None and state.prev_error is not None and error > state.prev_error
+        delta[shrink] = -prev_delta[shrink] if worse else 0
+    else:
+        delta[shrink] = 0
+    slope[shrink] = 0
+    w += delta
+    np.clip(w, dt(-WEIGHT_LIMIT), dt(WEIGHT_LIMIT), out=w)
+    state.prev_steps[start:] = step
+    state.prev_slopes[start:] = slope
+    prev_delta[:] = delta
+    state.prev_error = error
