@@ -407,3 +407,45 @@ def validate(net: Network) -> None:
     if bad:
         raise FormatError(f"unknown activation function id(s) {bad}")
     layer_views(net)
+
+
+def build(
+    layers: list[int],
+    *,
+    shortcut: bool = False,
+    connection_rate: float = 1.0,
+    hidden_activation: str | int | None = None,
+    output_activation: str | int | None = None,
+    hidden_steepness: float | None = None,
+    output_steepness: float | None = None,
+    seed: int | None = None,
+    dtype: str = "float32",
+    widrow_input_range: tuple[float, float] | None = None,
+) -> Network:
+    """Create a network and apply FANN's setters, as ``fannctl create`` does.
+
+    Activations and steepnesses are applied only when given, like FANN's
+    ``set_activation_*_hidden/_output`` (which also touch the layer's bias).
+    With ``widrow_input_range`` the weights come from ``fann_init_weights``.
+    """
+    if dtype not in DTYPES:
+        raise ParameterError(f"unknown dtype {dtype!r}; valid: {', '.join(DTYPES)}")
+    hidden_id = None if hidden_activation is None else activations.activation_id(hidden_activation)
+    output_id = None if output_activation is None else activations.activation_id(output_activation)
+    rng = np.random.default_rng(seed)
+    uniform = numpy_uniform(rng)
+    net = create(layers, shortcut=shortcut, connection_rate=connection_rate,
+                 uniform=uniform, dtype=dtype)
+    last = len(net.layers) - 1
+    for index in range(1, last):
+        if hidden_id is not None:
+            set_activation(net, index, hidden_id)
+        if hidden_steepness is not None:
+            set_steepness(net, index, hidden_steepness)
+    if output_id is not None:
+        set_activation(net, last, output_id)
+    if output_steepness is not None:
+        set_steepness(net, last, output_steepness)
+    if widrow_input_range is not None:
+        init_weights(net, *widrow_input_range, uniform)
+    return net

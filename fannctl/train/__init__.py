@@ -195,6 +195,7 @@ def train(
     *,
     backend: Backend | None = None,
     on_report: Callable[[Report], None] | None = None,
+    on_epoch: Callable[[int, EpochResult], None] | None = None,
     test_data: TrainingData | None = None,
     random_source: sarprop.RandomSource | None = None,
 ) -> TrainResult:
@@ -213,6 +214,8 @@ def train(
     for epoch in range(1, config.max_epochs + 1):
         result = train_epoch(net, data, backend=backend, random_source=random_source)
         done = reached(net, result, config.desired_error)
+        if on_epoch is not None:
+            on_epoch(epoch, result)
         every = config.report_every
         if every and (epoch % every == 0 or epoch == config.max_epochs or epoch == 1 or done):
             report = Report(epoch, result.mse, result.bit_fail, time.perf_counter() - start)

@@ -1,0 +1,1 @@
+"""The command line: a thin layer of typer commands over the fannctl library."""

@@ -1,0 +1,33 @@
+"""fannctl info: what a network file holds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fannctl.cli import options, render
+
+
+def info(
+    net_path: Annotated[str, typer.Argument(metavar="NET", help="Network file (.h5 or .net).")],
+    json_out: options.Json = False,
+) -> None:
+    """Show layers, connections, activations, parameters and training history.
+
+    Example: fannctl info xor.h5 --json
+    """
+    with render.user_errors():
+        from fannctl import io
+        from fannctl.summary import describe
+
+        net = io.load_network(net_path)
+        summary = describe(net, net_path, io.detect_format(net_path))
+        if json_out:
+            render.emit_json(summary)
+        else:
+            render.print_summary(summary)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("info")(info)

@@ -1,0 +1,57 @@
+"""Options shared by several commands, defined once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or report lines.")]
+Seed = Annotated[
+    int | None, typer.Option("--seed", help="Seed for every random draw (reproducible runs).")
+]
+Dtype = Annotated[
+    str | None,
+    typer.Option("--dtype", help="float32 (FANN's float build, default) or float64."),
+]
+Device = Annotated[
+    str | None,
+    typer.Option(
+        "--device", "-d", envvar="FANNCTL_DEVICE", help="Compute device: auto or numpy."
+    ),
+]
+Output = Annotated[
+    str | None,
+    typer.Option("--output", "-o", help="Write the result here (.h5/.hdf5 or .net) "
+                 "instead of replacing the network file."),
+]
+MaxEpochs = Annotated[int, typer.Option("--max-epochs", help="Stop after this many epochs.")]
+DesiredError = Annotated[
+    float, typer.Option("--desired-error", help="Stop when the error reaches this (MSE or bits).")
+]
+
+
+def parse_pair(text: str | None, what: str) -> tuple[float, float] | None:
+    """Parse 'MIN,MAX'."""
+    from fannctl.errors import ParameterError
+
+    if text is None:
+        return None
+    try:
+        low, high = (float(x) for x in text.split(","))
+    except ValueError:
+        raise ParameterError(f"{what} takes MIN,MAX (two numbers), got {text!r}") from None
+    if not low < high:
+        raise ParameterError(f"{what}: MIN must be below MAX, got {text!r}")
+    return low, high
+
+
+def parse_int_list(text: str, what: str) -> list[int]:
+    from fannctl.errors import ParameterError
+
+    try:
+        values = [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise ParameterError(f"{what} takes comma-separated integers, got {text!r}") from None
+    return values

@@ -1,0 +1,187 @@
+"""Everything the CLI shows a person: stderr console, report lines, JSON, numbers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+
+import typer
+
+from fannctl.errors import FannctlError
+
+_console = None
+
+
+def console():
+    """The one stderr console (rich), created on first use."""
+    global _console
+    if _console is None:
+        from rich.console import Console
+
+        _console = Console(stderr=True, highlight=False)
+    return _console
+
+
+def say(message: str, quiet: bool = False) -> None:
+    """A progress or status line on stderr (never stdout)."""
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def emit_json(payload: object) -> None:
+    """One JSON document on stdout."""
+    sys.stdout.write(json.dumps(payload, default=_jsonable) + "\n")
+    sys.stdout.flush()
+
+
+def _jsonable(value: object) -> object:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def format_number(value: float, dtype) -> str:
+    """The shortest text that reads back to the same value in ``dtype``."""
+    import numpy as np
+
+    return str(np.dtype(dtype).type(value)) if np.dtype(dtype) != np.float64 else repr(float(value))
+
+
+@contextmanager
+def user_errors():
+    """Turn a FannctlError into one line on stderr and its exit code, no traceback."""
+    import os
+
+    try:
+        yield
+    except FannctlError as exc:
+        if os.environ.get("FANNCTL_DEBUG"):
+            raise
+        print(f"fannctl: error: {exc}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from None
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly.
+        import os as _os
+
+        devnull = _os.open(_os.devnull, _os.O_WRONLY)
+        _os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(0) from None
+    except KeyboardInterrupt:
+        print("fannctl: interrupted", file=sys.stderr)
+        raise typer.Exit(130) from None
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def command_line() -> str:
+    """The command as typed, for provenance."""
+    import os
+    import shlex
+
+    return " ".join(["fannctl", *(shlex.quote(a) for a in sys.argv[1:])]) if sys.argv else os.getcwd()
+
+
+def report_line(report) -> str:
+    """FANN's report line for one report point."""
+    line = f"Epochs {report.epoch:8d}. Current error: {report.mse:.10f}. Bit fail {report.bit_fail}."
+    if report.test_mse is not None:
+        line += f" Test error: {report.test_mse:.10f}. Test bit fail {report.test_bit_fail}."
+    return line
+
+
+def print_report(report) -> None:
+    """Report lines on stderr (cron logs, pipes)."""
+    print(report_line(report), file=sys.stderr, flush=True)
+
+
+class EpochProgress:
+    """A rich progress bar on a TTY, with report lines printed above it."""
+
+    def __init__(self, total: int, label: str = "training") -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.progress import TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("mse {task.fields[mse]}"),
+            TimeRemainingColumn(),
+            console=console(),
+            transient=True,
+        )
+        self._task = self._progress.add_task(label, total=total, mse="-")
+        self._progress.start()
+
+    def advance(self, epoch: int, result) -> None:
+        self._progress.update(self._task, completed=epoch, mse=f"{result.mse:.6g}")
+
+    def report(self, report) -> None:
+        self._progress.console.print(report_line(report), markup=False)
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+def print_rows(values, fmt: str) -> None:
+    """Outputs, one pattern a line, each number written to read back exactly."""
+    import json
+
+    dtype = values.dtype
+    out = sys.stdout
+    if fmt == "json":
+        for row in values:
+            out.write(json.dumps([float(v) for v in row]) + "\n")
+        return
+    sep = "," if fmt == "csv" else " "
+    for row in values:
+        out.write(sep.join(format_number(v, dtype) for v in row) + "\n")
+
+
+def print_summary(summary: dict) -> None:
+    """A network description as rich tables on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Console(highlight=False)
+    kind = summary["network_type"] + (" (sparse)" if summary["sparse"] else "")
+    out.print(f"{summary['path']}: {summary['format']} network, {kind}, {summary['dtype']}")
+    out.print(
+        f"{summary['num_input']} inputs, {summary['num_output']} outputs, "
+        f"{summary['total_neurons']} neurons (bias included), "
+        f"{summary['total_connections']} connections, connection rate "
+        f"{summary['connection_rate']:g}"
+    )
+    table = Table(title="layers")
+    for col in ("layer", "kind", "neurons", "connections", "activation (steepness)"):
+        table.add_column(col)
+    for layer in summary["layers"]:
+        acts = ", ".join(f"{a['function']} ({a['steepness']:g})" for a in layer.get("activations", []))
+        table.add_row(str(layer["index"]), layer["kind"], str(layer["neurons"]),
+                      str(layer.get("connections", "")), acts)
+    out.print(table)
+    params = summary["parameters"]
+    keys = ("training_algorithm", "learning_rate", "learning_momentum", "train_error_function",
+            "train_stop_function", "bit_fail_limit", "rprop_variant")
+    out.print("parameters: " + ", ".join(f"{k}={params[k]}" for k in keys))
+    if summary["scaling"]:
+        out.print("scaling: stored (inputs and outputs scaled by run)")
+    history = summary["history"]
+    if history:
+        table = Table(title="training history (report points)")
+        for col in ("epoch", "mse", "bit fail", "seconds", "algorithm"):
+            table.add_column(col)
+        shown = history if len(history) <= 20 else history[:5] + history[-15:]
+        for h in shown:
+            table.add_row(str(h.get("epoch")), f"{h.get('mse', 0):.6g}", str(h.get("bit_fail")),
+                          f"{h.get('seconds', 0):.3f}", str(h.get("algorithm", "")))
+        out.print(table)
+    else:
+        out.print("training history: none")
+    for entry in summary["provenance"][-3:]:
+        out.print(f"provenance: {entry.get('time', '')} {entry.get('command', '')}")

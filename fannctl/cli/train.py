@@ -1,0 +1,181 @@
+"""fannctl train: train a network on a data set, as FANN's fann_train_on_data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fannctl.cli import options, render
+
+_FLOAT = Annotated[float | None, typer.Option()]
+
+
+def train(
+    net_path: Annotated[str, typer.Argument(metavar="NET", help="Network file (.h5 or .net).")],
+    data_path: Annotated[
+        str, typer.Argument(metavar="DATA", help="Training data: FANN .data(.gz), CSV, .npy/.npz.")
+    ],
+    output: options.Output = None,
+    algorithm: Annotated[
+        str | None,
+        typer.Option("--algorithm", "-a", help="incremental, batch, rprop, quickprop, sarprop."),
+    ] = None,
+    max_epochs: options.MaxEpochs = 1000,
+    desired_error: options.DesiredError = 0.0001,
+    stop_function: Annotated[
+        str | None, typer.Option("--stop-function", help="mse or bit.")
+    ] = None,
+    bit_fail_limit: Annotated[float | None, typer.Option("--bit-fail-limit")] = None,
+    error_function: Annotated[
+        str | None, typer.Option("--error-function", help="tanh (FANN's default) or linear.")
+    ] = None,
+    learning_rate: Annotated[float | None, typer.Option("--learning-rate")] = None,
+    momentum: Annotated[float | None, typer.Option("--momentum")] = None,
+    rprop_variant: Annotated[
+        str | None, typer.Option("--rprop-variant", help="fann (default), irprop-, irprop+.")
+    ] = None,
+    rprop_increase_factor: Annotated[float | None, typer.Option("--rprop-increase-factor")] = None,
+    rprop_decrease_factor: Annotated[float | None, typer.Option("--rprop-decrease-factor")] = None,
+    rprop_delta_min: Annotated[float | None, typer.Option("--rprop-delta-min")] = None,
+    rprop_delta_max: Annotated[float | None, typer.Option("--rprop-delta-max")] = None,
+    rprop_delta_zero: Annotated[float | None, typer.Option("--rprop-delta-zero")] = None,
+    quickprop_decay: Annotated[float | None, typer.Option("--quickprop-decay")] = None,
+    quickprop_mu: Annotated[float | None, typer.Option("--quickprop-mu")] = None,
+    sarprop_weight_decay_shift: Annotated[
+        float | None, typer.Option("--sarprop-weight-decay-shift")
+    ] = None,
+    sarprop_step_error_threshold_factor: Annotated[
+        float | None, typer.Option("--sarprop-step-error-threshold-factor")
+    ] = None,
+    sarprop_step_error_shift: Annotated[
+        float | None, typer.Option("--sarprop-step-error-shift")
+    ] = None,
+    sarprop_temperature: Annotated[float | None, typer.Option("--sarprop-temperature")] = None,
+    report_every: Annotated[
+        int, typer.Option("--report-every", help="Report every N epochs (0: never).")
+    ] = 100,
+    test: Annotated[
+        str | None, typer.Option("--test", help="Also report MSE on this data set.")
+    ] = None,
+    scale_inputs: Annotated[
+        str | None,
+        typer.Option("--scale-inputs", help="Store FANN's input scaling to MIN,MAX and use it."),
+    ] = None,
+    scale_outputs: Annotated[
+        str | None,
+        typer.Option("--scale-outputs", help="Store FANN's output scaling to MIN,MAX."),
+    ] = None,
+    output_columns: Annotated[
+        str | None,
+        typer.Option("--output-columns", help="CSV/TSV: which columns are outputs (0-based "
+                     "indices or header names, comma-separated; default: the last ones)."),
+    ] = None,
+    require_convergence: Annotated[
+        bool, typer.Option("--require-convergence", help="Exit 1 if the target isn't reached.")
+    ] = False,
+    seed: options.Seed = None,
+    dtype: options.Dtype = None,
+    device: options.Device = None,
+    json_out: options.Json = False,
+    quiet: options.Quiet = False,
+) -> None:
+    """Train a network and save it (atomically replacing NET unless --output).
+
+    Every training parameter defaults to what the network file stores.
+
+    Example: fannctl train xor.h5 datasets/xor.data --algorithm rprop
+    --desired-error 0.0001 --max-epochs 5000
+    """
+    with render.user_errors():
+        from fannctl import data as data_mod
+        from fannctl import io, provenance
+        from fannctl import train as train_mod
+        from fannctl.backends.select import resolve
+        from fannctl.params import (
+            ALGORITHMS,
+            algorithm_id,
+            error_function_id,
+            stop_function_id,
+        )
+
+        net = io.load_network(net_path)
+        if dtype is not None:
+            net.astype(dtype)
+        net.params = net.params.replace(
+            training_algorithm=None if algorithm is None else algorithm_id(algorithm),
+            train_stop_function=None if stop_function is None else stop_function_id(stop_function),
+            train_error_function=None
+            if error_function is None
+            else error_function_id(error_function),
+            bit_fail_limit=bit_fail_limit,
+            learning_rate=learning_rate,
+            learning_momentum=momentum,
+            rprop_variant=rprop_variant,
+            rprop_increase_factor=rprop_increase_factor,
+            rprop_decrease_factor=rprop_decrease_factor,
+            rprop_delta_min=rprop_delta_min,
+            rprop_delta_max=rprop_delta_max,
+            rprop_delta_zero=rprop_delta_zero,
+            quickprop_decay=quickprop_decay,
+            quickprop_mu=quickprop_mu,
+            sarprop_weight_decay_shift=sarprop_weight_decay_shift,
+            sarprop_step_error_threshold_factor=sarprop_step_error_threshold_factor,
+            sarprop_step_error_shift=sarprop_step_error_shift,
+            sarprop_temperature=sarprop_temperature,
+        )
+        columns = None if output_columns is None else output_columns.split(",")
+        data = io.load_data(data_path, output_columns=columns, num_outputs=net.num_output)
+        data_mod.check_fits(net, data)
+        test_data = None
+        if test is not None:
+            test_data = io.load_data(test, output_columns=columns, num_outputs=net.num_output)
+            data_mod.check_fits(net, test_data)
+        in_range = options.parse_pair(scale_inputs, "--scale-inputs")
+        out_range = options.parse_pair(scale_outputs, "--scale-outputs")
+        if in_range or out_range:
+            data_mod.set_scaling_params(net, data, in_range, out_range)
+        train_mod.seed_generator(net, seed)
+        train_mod.check_trainable(net)
+        config = train_mod.TrainConfig(max_epochs, desired_error, report_every)
+        offset = provenance.total_epochs(net)
+        progress = None if quiet or not render.is_tty() else render.EpochProgress(max_epochs)
+        on_report = None
+        if not quiet:
+            on_report = progress.report if progress else render.print_report
+        try:
+            result = train_mod.train(
+                net,
+                data,
+                config,
+                backend=resolve(device),
+                on_report=on_report,
+                on_epoch=progress.advance if progress else None,
+                test_data=test_data,
+            )
+        finally:
+            if progress:
+                progress.close()
+        provenance.add_history(net, result.history, ALGORITHMS[net.params.training_algorithm],
+                               offset)
+        provenance.record(net, render.command_line(), data_path, seed=seed,
+                          epochs=result.epochs)
+        io.save_network(net, output or net_path)
+        if json_out:
+            render.emit_json(
+                {
+                    "epochs": result.epochs,
+                    "mse": result.mse,
+                    "bit_fail": result.bit_fail,
+                    "reached": result.reached,
+                    "seconds": result.seconds,
+                    "history": [r.to_dict() for r in result.history],
+                }
+            )
+        if require_convergence and not result.reached:
+            render.say(f"fannctl: desired error {desired_error} not reached", False)
+            raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)

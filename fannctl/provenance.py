@@ -1,0 +1,54 @@
+"""What a network file remembers about how it was made: history and provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+from fannctl import __version__
+from fannctl.network import Network
+
+
+def file_digest(path: str) -> str | None:
+    """sha256 of a file's bytes (None for stdin or a missing file)."""
+    if path in ("-", "") or not os.path.isfile(path):
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record(net: Network, command: str, data_path: str | None = None, **extra: object) -> None:
+    """Append one provenance entry: fannctl version, command, data file and its sha256."""
+    entry: dict[str, object] = {
+        "fannctl_version": __version__,
+        "command": command,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    if data_path is not None:
+        entry["data_file"] = os.path.basename(data_path)
+        entry["data_sha256"] = file_digest(data_path)
+    entry.update(extra)
+    net.provenance.append(entry)
+
+
+def total_epochs(net: Network) -> int:
+    """Epochs trained so far according to the stored history."""
+    return max((int(h.get("epoch", 0)) for h in net.history), default=0)
+
+
+def add_history(net: Network, reports: list, algorithm: str, offset: int) -> None:
+    """Append a run's report points, numbered from the epochs already trained."""
+    for report in reports:
+        net.history.append(
+            {
+                "epoch": offset + report.epoch,
+                "mse": float(report.mse),
+                "bit_fail": int(report.bit_fail),
+                "seconds": float(report.seconds),
+                "algorithm": algorithm,
+            }
+        )
