@@ -159,13 +159,17 @@ _VALUE: dict[int, Callable[[Array], Array]] = {
 }
 
 
+# FANN clips y with float constants (0.01f, 0.99f, 0.98f) in both builds.
+_F001, _F099, _F098 = (float(np.float32(x)) for x in (0.01, 0.99, 0.98))
+
+
 def _sigmoid_derivative(s: Array, y: Array, t: Array) -> Array:
-    y = np.clip(y, 0.01, 0.99)
+    y = np.clip(y, _F001, _F099)
     return 2.0 * s * y * (1.0 - y)
 
 
 def _symmetric_derivative(s: Array, y: Array, t: Array) -> Array:
-    y = np.clip(y, -0.98, 0.98)
+    y = np.clip(y, -_F098, _F098)
     return s * (1.0 - y * y)
 
 

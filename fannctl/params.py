@@ -9,7 +9,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from fannctl.errors import ParameterError
+
+
+def fann_float(value: float) -> float:
+    """A parameter as FANN holds it: a C float, even in the double build."""
+    return float(np.float32(value))
 
 ALGORITHMS = ("incremental", "batch", "rprop", "quickprop", "sarprop")
 ERROR_FUNCTIONS = ("linear", "tanh")

@@ -21,7 +21,7 @@ from fannctl.backends.base import Backend
 from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import ParameterError
 from fannctl.network import Network
-from fannctl.params import RPROP_VARIANTS
+from fannctl.params import RPROP_VARIANTS, fann_float
 from fannctl.train import batch, incremental, quickprop, rprop, sarprop
 
 INCREMENTAL, BATCH, RPROP, QUICKPROP, SARPROP = range(5)
@@ -115,7 +115,7 @@ def clear_train_arrays(net: Network) -> None:
     state = net.state
     state.slopes = np.zeros_like(net.weights)
     state.prev_slopes = np.zeros_like(net.weights)
-    zero = net.params.rprop_delta_zero if net.params.training_algorithm == RPROP else 0.0
+    zero = fann_float(net.params.rprop_delta_zero) if net.params.training_algorithm == RPROP else 0.0
     state.prev_steps = np.full_like(net.weights, zero)
     if net.params.rprop_variant != "fann":
         state.prev_weight_deltas = np.zeros_like(net.weights)

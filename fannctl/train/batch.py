@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fannctl.network import TrainState
-from fannctl.params import TrainingParams
+from fannctl.params import TrainingParams, fann_float
 
 
 def update(
@@ -17,6 +17,7 @@ def update(
 ) -> None:
     """``w += slope * lr / P`` for every weight from ``start``; slopes reset to 0."""
     slopes = state.slopes
-    epsilon = weights.dtype.type(params.learning_rate / num_patterns)
+    # FANN computes lr / P in C float arithmetic.
+    epsilon = weights.dtype.type(np.float32(fann_float(params.learning_rate)) / np.float32(num_patterns))
     weights[start:] += slopes[start:] * epsilon
     slopes[start:] = 0

@@ -11,6 +11,7 @@ import numpy as np
 from fannctl.backends.base import Backend
 from fannctl.data import TrainingData
 from fannctl.network import Network
+from fannctl.params import fann_float
 
 
 def epoch(net: Network, data: TrainingData, backend: Backend) -> tuple[float, int, int]:
@@ -19,8 +20,8 @@ def epoch(net: Network, data: TrainingData, backend: Backend) -> tuple[float, in
     if state.prev_weight_deltas is None or state.prev_weight_deltas.size != net.weights.size:
         state.prev_weight_deltas = np.zeros_like(net.weights)
     dt = net.dtype.type
-    rate = dt(net.params.learning_rate)
-    momentum = dt(net.params.learning_momentum)
+    rate = dt(fann_float(net.params.learning_rate))
+    momentum = dt(fann_float(net.params.learning_momentum))
     quirk = _sparse_source_quirk(net) if net.is_sparse else None
     slopes = np.zeros_like(net.weights)
     sse, count, bit_fail = 0.0, 0, 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fannctl.network import TrainState
-from fannctl.params import TrainingParams
+from fannctl.params import TrainingParams, fann_float
 
 WEIGHT_LIMIT = 1500.0
 
@@ -20,10 +20,12 @@ def update(
     """One QuickProp step for every weight from ``start``; slopes reset to 0."""
     w = weights[start:]
     dt = w.dtype.type
-    epsilon = dt(params.learning_rate / num_patterns)
-    mu = dt(params.quickprop_mu)
-    shrink = dt(params.quickprop_mu / (1.0 + params.quickprop_mu))
-    slope = state.slopes[start:] + dt(params.quickprop_decay) * w
+    # FANN keeps these in C floats: lr / P, decay, mu and the shrink factor.
+    epsilon = dt(np.float32(fann_float(params.learning_rate)) / np.float32(num_patterns))
+    mu_f = fann_float(params.quickprop_mu)
+    mu = dt(mu_f)
+    shrink = dt(fann_float(mu_f / (1.0 + mu_f)))
+    slope = state.slopes[start:] + dt(fann_float(params.quickprop_decay)) * w
     prev_slope = state.prev_slopes[start:]
     prev_step = state.prev_steps[start:]
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from fannctl.network import TrainState
-from fannctl.params import TrainingParams
+from fannctl.params import TrainingParams, fann_float
 
 WEIGHT_LIMIT = 1500.0
 
@@ -39,8 +39,8 @@ def _fann(w: np.ndarray, state: TrainState, params: TrainingParams, start: int) 
     prev_slope = state.prev_slopes[start:]
     prev_step = np.maximum(state.prev_steps[start:], dt(0.0001))
     same = slope * prev_slope >= 0
-    grown = np.minimum(prev_step * dt(params.rprop_increase_factor), dt(params.rprop_delta_max))
-    shrunk = np.maximum(prev_step * dt(params.rprop_decrease_factor), dt(params.rprop_delta_min))
+    grown = np.minimum(prev_step * dt(fann_float(params.rprop_increase_factor)), dt(fann_float(params.rprop_delta_max)))
+    shrunk = np.maximum(prev_step * dt(fann_float(params.rprop_decrease_factor)), dt(fann_float(params.rprop_delta_min)))
     step = np.where(same, grown, shrunk)
     slope[~same] = 0
     down = slope < 0
@@ -69,10 +69,10 @@ def _textbook(
     product = slope * prev_slope
     grow, shrink = product > 0, product < 0
     step = prev_step.copy()
-    step[grow] = np.minimum(prev_step[grow] * dt(params.rprop_increase_factor),
-                            dt(params.rprop_delta_max))
-    step[shrink] = np.maximum(prev_step[shrink] * dt(params.rprop_decrease_factor),
-                              dt(params.rprop_delta_min))
+    step[grow] = np.minimum(prev_step[grow] * dt(fann_float(params.rprop_increase_factor)),
+                            dt(fann_float(params.rprop_delta_max)))
+    step[shrink] = np.maximum(prev_step[shrink] * dt(fann_float(params.rprop_decrease_factor)),
+                              dt(fann_float(params.rprop_delta_min)))
     delta = np.sign(slope) * step
     if plus:
         worse = error is not None and state.prev_error is not None and error > state.prev_error

@@ -1,0 +1,67 @@
+"""Shared pytest setup: the ``libfann`` marker and fixtures for the differential tests.
+
+Tests marked ``@pytest.mark.libfann`` need the real FANN 2.2 in double precision
+(Debian's libfann-dev). Without it they are skipped with the reason, unless the
+environment variable ``CI`` is set: then they fail, so CI cannot pass by
+silently skipping the proof of FANN-exactness.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+_TESTS = str(Path(__file__).resolve().parent)
+if _TESTS not in sys.path:  # make ``import libfann`` work however pytest imports us
+    sys.path.insert(0, _TESTS)
+
+import libfann  # noqa: E402
+
+
+def running_in_ci() -> bool:
+    """Whether ``CI`` is set to something other than empty, 0 or false."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_libfann() -> None:
+    """Skip (or, under CI, fail) the current test when libdoublefann is missing."""
+    if libfann.available():
+        return
+    if running_in_ci():
+        pytest.fail(
+            f"{libfann.MISSING_REASON}. CI is set, so the libfann differential tests "
+            "must run: install libfann-dev (or point FANNCTL_LIBDOUBLEFANN at the library).",
+            pytrace=False,
+        )
+    pytest.skip(f"{libfann.MISSING_REASON} (install libfann-dev to run the differential tests)")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("libfann") is not None:
+        require_libfann()
+
+
+@pytest.fixture
+def fann_lib() -> object:
+    """The ``tests/libfann.py`` wrapper module, once libdoublefann is known to load."""
+    require_libfann()
+    return libfann
+
+
+@pytest.fixture
+def to_libfann(tmp_path: Path, fann_lib: object) -> Callable[..., libfann.LibFann]:
+    """Save a fannctl network as .net with fannctl and load that file into libfann."""
+    from fannctl.io import save_network
+
+    counter = iter(range(1_000_000))
+
+    def convert(net: object, name: str | None = None) -> libfann.LibFann:
+        path = tmp_path / (name or f"fannctl_{next(counter)}.net")
+        save_network(net, path)
+        return libfann.LibFann.create_from_file(path)
+
+    return convert
