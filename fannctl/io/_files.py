@@ -1,0 +1,190 @@
+"""Shared plumbing for the format modules: reading bytes, gzip, atomic writes, numbers."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import re
+import sys
+import tempfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from fannctl.errors import FannctlError, FormatError
+
+PathLike = str | os.PathLike
+
+GZIP_MAGIC = b"\x1f\x8b"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+STDIN_NAME = "<stdin>"
+
+# A decimal number as C's strtod reads it, plus nan/inf (which callers may reject).
+NUMBER = r"[-+]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|(?i:inf(?:inity)?|nan))"
+NUMBER_RE = re.compile(NUMBER)
+FINITE_RE = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+# Characters a file of finite decimal numbers can hold (the fast parsing paths check this).
+PLAIN_NUMERIC_TEXT = re.compile(r"[0-9eE+\-.\s]*")
+
+
+def display_name(path: PathLike) -> str:
+    """The name used in messages: the path as given, ``<stdin>`` for ``-``."""
+    text = os.fspath(path)
+    return STDIN_NAME if text == "-" else str(text)
+
+
+def read_bytes(path: PathLike) -> bytes:
+    """Read a whole file (``-`` = stdin); raise FannctlError with one line on failure."""
+    if os.fspath(path) == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise FannctlError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FannctlError(f"{path}: is a directory, not a file") from None
+    except OSError as error:
+        raise FannctlError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def read_head(path: PathLike, size: int = 8) -> bytes:
+    """Read the first ``size`` bytes of a file (for telling formats apart)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(size)
+    except FileNotFoundError:
+        raise FannctlError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FannctlError(f"{path}: is a directory, not a file") from None
+    except OSError as error:
+        raise FannctlError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def gunzip_if_needed(data: bytes, name: str) -> bytes:
+    """Decompress gzip data (detected by its magic bytes); return other data unchanged."""
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as error:
+        raise FormatError(f"{name}: corrupt gzip data ({error})") from None
+
+
+def decode_text(data: bytes) -> str:
+    """Decode a text file; undecodable bytes become U+FFFD and fail number parsing later."""
+    return data.decode("utf-8", errors="replace")
+
+
+def line_number(text: str, pos: int) -> int:
+    """1-based number of the line holding character ``pos``."""
+    return text.count("\n", 0, pos) + 1
+
+
+def last_line_number(text: str) -> int:
+    """Number of the last line that holds anything but whitespace (1 for an empty text)."""
+    stripped = text.rstrip()
+    return stripped.count("\n") + 1
+
+
+def snippet(text: str, limit: int = 40) -> str:
+    """A short quotable piece of ``text`` for an error message."""
+    text = text.strip().splitlines()[0] if text.strip() else ""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse_number_fields(
+    fields: list[str], name: str, number: int, label: str = "value"
+) -> list[float]:
+    """Convert one line's fields to finite floats; raise FormatError naming FILE:LINE."""
+    values = []
+    for column, raw in enumerate(fields, start=1):
+        field = raw.strip()
+        where = f"{name}:{number}: {label} {column}"
+        if not FINITE_RE.fullmatch(field):
+            if not field:
+                raise FormatError(f"{where}: empty value")
+            if NUMBER_RE.fullmatch(field):
+                raise FormatError(f"{where}: '{field}' (NaN and Inf are not allowed)")
+            raise FormatError(f"{where}: '{snippet(field)}' is not a number")
+        value = float(field)
+        if value in (float("inf"), float("-inf")):
+            raise FormatError(f"{where}: '{snippet(field)}' is out of range")
+        values.append(value)
+    return values
+
+
+def _mode_for_new_file(path: str) -> int:
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> None:
+    """Write a file through ``write(handle)`` atomically: temp file, fsync, rename.
+
+    If ``write`` raises, the temp file is removed and an existing ``path`` is left
+    untouched; the exception propagates.
+    """
+    atomic_write_path(path, lambda tmp: _write_through_handle(tmp, write))
+
+
+def _write_through_handle(tmp: str, write: Callable[[BinaryIO], None]) -> None:
+    with open(tmp, "wb") as handle:
+        write(handle)
+        handle.flush()
+
+
+def atomic_write_path(path: PathLike, write_to: Callable[[str], None]) -> None:
+    """Like :func:`atomic_write`, for writers that need a file name (``write_to(tmp)``)."""
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    try:
+        fd, tmp = tempfile.mkstemp(
+            dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
+        )
+    except FileNotFoundError:
+        raise FannctlError(f"{target}: cannot write: no such directory") from None
+    except OSError as error:
+        raise FannctlError(f"{target}: cannot write: {error.strerror or error}") from None
+    os.close(fd)
+    try:
+        write_to(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, _mode_for_new_file(target))
+        os.replace(tmp, target)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(error, OSError):
+            raise FannctlError(f"{target}: cannot write: {error.strerror or error}") from None
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_text_output(path: PathLike, text: str) -> None:
+    """Write text to ``path`` atomically, or to stdout for ``-``."""
+    if os.fspath(path) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    atomic_write(path, lambda handle: handle.write(text.encode("ascii")))
