@@ -106,9 +106,7 @@ def activation_id(name: str | int) -> int:
         return NAMES.index(key)
     if key in ALIASES:
         return ALIASES[key]
-    raise ParameterError(
-        f"unknown activation function {name!r}; valid names: {', '.join(NAMES)}"
-    )
+    raise ParameterError(f"unknown activation function {name!r}; valid names: {', '.join(NAMES)}")
 
 
 def activation_name(ident: int) -> str:
@@ -140,9 +138,7 @@ _VALUE: dict[int, Callable[[Array], Array]] = {
     SIGMOID: _sigmoid,
     SIGMOID_STEPWISE: lambda t: _stepwise(t, _KNOTS_SIGMOID, _LEVELS_SIGMOID, 0.0),
     SIGMOID_SYMMETRIC: _sigmoid_symmetric,
-    SIGMOID_SYMMETRIC_STEPWISE: lambda t: _stepwise(
-        t, _KNOTS, _LEVELS_SYMMETRIC, -1.0
-    ),
+    SIGMOID_SYMMETRIC_STEPWISE: lambda t: _stepwise(t, _KNOTS, _LEVELS_SYMMETRIC, -1.0),
     GAUSSIAN: lambda t: np.exp(-t * t),
     GAUSSIAN_SYMMETRIC: lambda t: 2.0 * np.exp(-t * t) - 1.0,
     GAUSSIAN_STEPWISE: lambda t: np.zeros_like(t),
@@ -232,9 +228,7 @@ def value(ids: npt.NDArray[np.integer], t: Array) -> Array:
     return out
 
 
-def derivative(
-    ids: npt.NDArray[np.integer], steepness: Array, y: Array, t: Array
-) -> Array:
+def derivative(ids: npt.NDArray[np.integer], steepness: Array, y: Array, t: Array) -> Array:
     """FANN's training derivative per column, given steepness, value and sum."""
     ids = np.asarray(ids)
     steepness = np.asarray(steepness, dtype=t.dtype)

@@ -32,7 +32,9 @@ class TrainingData:
 
     def astype(self, dtype: np.dtype | type) -> TrainingData:
         return TrainingData(
-            self.inputs.astype(dtype, copy=False), self.outputs.astype(dtype, copy=False), self.source
+            self.inputs.astype(dtype, copy=False),
+            self.outputs.astype(dtype, copy=False),
+            self.source,
         )
 
 
@@ -46,9 +48,7 @@ def check_fits(net: Network, data: TrainingData, what: str = "data") -> None:
         )
 
 
-def _column_params(
-    block: np.ndarray, new_min: float, new_max: float
-) -> tuple[np.ndarray, ...]:
+def _column_params(block: np.ndarray, new_min: float, new_max: float) -> tuple[np.ndarray, ...]:
     """Mean, population deviation, new_min and factor per column (FANN's rule)."""
     n = block.shape[1]
     if block.shape[0] == 0:
@@ -79,9 +79,7 @@ def scale_inputs(net: Network, x: np.ndarray) -> np.ndarray:
     s = net.scaling
     if s is None:
         return x
-    return (((x - s.mean_in) / s.deviation_in + 1.0) * s.factor_in + s.new_min_in).astype(
-        x.dtype
-    )
+    return (((x - s.mean_in) / s.deviation_in + 1.0) * s.factor_in + s.new_min_in).astype(x.dtype)
 
 
 def scale_outputs(net: Network, y: np.ndarray) -> np.ndarray:
@@ -108,4 +106,6 @@ def scale_data(net: Network, data: TrainingData) -> TrainingData:
     """Apply the network's stored scaling to a data set (FANN's ``fann_scale_train``)."""
     if net.scaling is None:
         return data
-    return TrainingData(scale_inputs(net, data.inputs), scale_outputs(net, data.outputs), data.source)
+    return TrainingData(
+        scale_inputs(net, data.inputs), scale_outputs(net, data.outputs), data.source
+    )

@@ -352,9 +352,7 @@ def set_steepness(net: Network, layer_index: int, steepness: float) -> None:
     net.steepness[first : first + counts[layer_index]] = steepness
 
 
-def randomize_weights(
-    net: Network, low: float, high: float, uniform: Uniform
-) -> None:
+def randomize_weights(net: Network, low: float, high: float, uniform: Uniform) -> None:
     """FANN's ``fann_randomize_weights``: a fresh uniform draw per weight."""
     net.weights[:] = [fann_rand(uniform, low, high) for _ in range(net.weights.size)]
     net.state = TrainState()
@@ -366,9 +364,7 @@ def init_weights(net: Network, input_min: float, input_max: float, uniform: Unif
     spread = input_max - input_min
     if spread == 0:
         raise ParameterError("--init widrow needs input data with more than one value")
-    scale = float(
-        np.power(np.float32(0.7) * max(hidden, 0), 1.0 / net.num_input) / spread
-    )
+    scale = float(np.power(np.float32(0.7) * max(hidden, 0), 1.0 / net.num_input) / spread)
     if scale == 0:
         scale = 1.0 / spread
     firsts = net.layer_first()
@@ -395,7 +391,9 @@ def validate(net: Network) -> None:
     total = net.total_neurons
     for name in ("activation", "steepness", "num_inputs"):
         if getattr(net, name).shape != (total,):
-            raise FormatError(f"network has {total} neurons but {name} has {getattr(net, name).size}")
+            raise FormatError(
+                f"network has {total} neurons but {name} has {getattr(net, name).size}"
+            )
     if int(net.num_inputs.sum()) != net.weights.size or net.sources.shape != net.weights.shape:
         raise FormatError(
             f"network declares {int(net.num_inputs.sum())} connections "
@@ -434,8 +432,9 @@ def build(
     output_id = None if output_activation is None else activations.activation_id(output_activation)
     rng = np.random.default_rng(seed)
     uniform = numpy_uniform(rng)
-    net = create(layers, shortcut=shortcut, connection_rate=connection_rate,
-                 uniform=uniform, dtype=dtype)
+    net = create(
+        layers, shortcut=shortcut, connection_rate=connection_rate, uniform=uniform, dtype=dtype
+    )
     last = len(net.layers) - 1
     for index in range(1, last):
         if hidden_id is not None:

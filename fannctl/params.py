@@ -18,6 +18,7 @@ def fann_float(value: float) -> float:
     """A parameter as FANN holds it: a C float, even in the double build."""
     return float(np.float32(value))
 
+
 ALGORITHMS = ("incremental", "batch", "rprop", "quickprop", "sarprop")
 ERROR_FUNCTIONS = ("linear", "tanh")
 STOP_FUNCTIONS = ("mse", "bit")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fannctl.backends.base import Backend
-from fannctl.data import TrainingData, check_fits, descale_outputs, scale_inputs, scale_data
+from fannctl.data import TrainingData, check_fits, descale_outputs, scale_data, scale_inputs
 from fannctl.errors import ShapeError
 from fannctl.network import Network
 
@@ -30,9 +30,7 @@ def run(net: Network, inputs: np.ndarray, *, backend: Backend | None = None) -> 
     return descale_outputs(net, outputs)
 
 
-def test(
-    net: Network, data: TrainingData, *, backend: Backend | None = None
-) -> tuple[float, int]:
+def test(net: Network, data: TrainingData, *, backend: Backend | None = None) -> tuple[float, int]:
     """FANN's ``fann_test_data``: MSE and bit fail over a labelled set (scaled space)."""
     from fannctl.backends.numpy_backend import output_errors
 

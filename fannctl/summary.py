@@ -19,7 +19,10 @@ def describe(net: Network, path: str | None = None, file_format: str | None = No
         steep = net.steepness[first : first + size]
         entry: dict[str, object] = {
             "index": index,
-            "kind": "input" if index == 0 else "output" if index == len(net.layers) - 1
+            "kind": "input"
+            if index == 0
+            else "output"
+            if index == len(net.layers) - 1
             else "hidden",
             "neurons": size,
             "bias": counts[index] > size,

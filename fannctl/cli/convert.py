@@ -24,9 +24,7 @@ def convert(
     with render.user_errors():
         from fannctl import io
 
-        net = io.load_network(source)
-        if dtype is not None:
-            net.astype(dtype)
+        net = io.open_network(source, dtype)
         io.save_network(net, target)
         render.say(f"wrote {target}", quiet)
 

@@ -17,14 +17,15 @@ Dtype = Annotated[
 ]
 Device = Annotated[
     str | None,
-    typer.Option(
-        "--device", "-d", envvar="FANNCTL_DEVICE", help="Compute device: auto or numpy."
-    ),
+    typer.Option("--device", "-d", envvar="FANNCTL_DEVICE", help="Compute device: auto or numpy."),
 ]
 Output = Annotated[
     str | None,
-    typer.Option("--output", "-o", help="Write the result here (.h5/.hdf5 or .net) "
-                 "instead of replacing the network file."),
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write the result here (.h5/.hdf5 or .net) instead of replacing the network file.",
+    ),
 ]
 MaxEpochs = Annotated[int, typer.Option("--max-epochs", help="Stop after this many epochs.")]
 DesiredError = Annotated[

@@ -83,12 +83,16 @@ def command_line() -> str:
     import os
     import shlex
 
-    return " ".join(["fannctl", *(shlex.quote(a) for a in sys.argv[1:])]) if sys.argv else os.getcwd()
+    return (
+        " ".join(["fannctl", *(shlex.quote(a) for a in sys.argv[1:])]) if sys.argv else os.getcwd()
+    )
 
 
 def report_line(report) -> str:
     """FANN's report line for one report point."""
-    line = f"Epochs {report.epoch:8d}. Current error: {report.mse:.10f}. Bit fail {report.bit_fail}."
+    line = (
+        f"Epochs {report.epoch:8d}. Current error: {report.mse:.10f}. Bit fail {report.bit_fail}."
+    )
     if report.test_mse is not None:
         line += f" Test error: {report.test_mse:.10f}. Test bit fail {report.test_bit_fail}."
     return line
@@ -103,8 +107,13 @@ class EpochProgress:
     """A rich progress bar on a TTY, with report lines printed above it."""
 
     def __init__(self, total: int, label: str = "training") -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-        from rich.progress import TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
@@ -161,13 +170,27 @@ def print_summary(summary: dict) -> None:
     for col in ("layer", "kind", "neurons", "connections", "activation (steepness)"):
         table.add_column(col)
     for layer in summary["layers"]:
-        acts = ", ".join(f"{a['function']} ({a['steepness']:g})" for a in layer.get("activations", []))
-        table.add_row(str(layer["index"]), layer["kind"], str(layer["neurons"]),
-                      str(layer.get("connections", "")), acts)
+        acts = ", ".join(
+            f"{a['function']} ({a['steepness']:g})" for a in layer.get("activations", [])
+        )
+        table.add_row(
+            str(layer["index"]),
+            layer["kind"],
+            str(layer["neurons"]),
+            str(layer.get("connections", "")),
+            acts,
+        )
     out.print(table)
     params = summary["parameters"]
-    keys = ("training_algorithm", "learning_rate", "learning_momentum", "train_error_function",
-            "train_stop_function", "bit_fail_limit", "rprop_variant")
+    keys = (
+        "training_algorithm",
+        "learning_rate",
+        "learning_momentum",
+        "train_error_function",
+        "train_stop_function",
+        "bit_fail_limit",
+        "rprop_variant",
+    )
     out.print("parameters: " + ", ".join(f"{k}={params[k]}" for k in keys))
     if summary["scaling"]:
         out.print("scaling: stored (inputs and outputs scaled by run)")
@@ -178,8 +201,13 @@ def print_summary(summary: dict) -> None:
             table.add_column(col)
         shown = history if len(history) <= 20 else history[:5] + history[-15:]
         for h in shown:
-            table.add_row(str(h.get("epoch")), f"{h.get('mse', 0):.6g}", str(h.get("bit_fail")),
-                          f"{h.get('seconds', 0):.3f}", str(h.get("algorithm", "")))
+            table.add_row(
+                str(h.get("epoch")),
+                f"{h.get('mse', 0):.6g}",
+                str(h.get("bit_fail")),
+                f"{h.get('seconds', 0):.3f}",
+                str(h.get("algorithm", "")),
+            )
         out.print(table)
     else:
         out.print("training history: none")

@@ -40,9 +40,7 @@ def run(
 
         if fmt not in ("text", "csv", "json"):
             raise ParameterError(f"--format must be text, csv or json, got {fmt!r}")
-        net = io.load_network(net_path)
-        if dtype is not None:
-            net.astype(dtype)
+        net = io.open_network(net_path, dtype)
         backend = resolve(device)
         inputs, outputs = io.read_inputs(input_path, net.num_input)
         if metrics:

@@ -68,8 +68,11 @@ def train(
     ] = None,
     output_columns: Annotated[
         str | None,
-        typer.Option("--output-columns", help="CSV/TSV: which columns are outputs (0-based "
-                     "indices or header names, comma-separated; default: the last ones)."),
+        typer.Option(
+            "--output-columns",
+            help="CSV/TSV: which columns are outputs (0-based "
+            "indices or header names, comma-separated; default: the last ones).",
+        ),
     ] = None,
     require_convergence: Annotated[
         bool, typer.Option("--require-convergence", help="Exit 1 if the target isn't reached.")
@@ -99,9 +102,7 @@ def train(
             stop_function_id,
         )
 
-        net = io.load_network(net_path)
-        if dtype is not None:
-            net.astype(dtype)
+        net = io.open_network(net_path, dtype)
         net.params = net.params.replace(
             training_algorithm=None if algorithm is None else algorithm_id(algorithm),
             train_stop_function=None if stop_function is None else stop_function_id(stop_function),
@@ -156,10 +157,10 @@ def train(
         finally:
             if progress:
                 progress.close()
-        provenance.add_history(net, result.history, ALGORITHMS[net.params.training_algorithm],
-                               offset)
-        provenance.record(net, render.command_line(), data_path, seed=seed,
-                          epochs=result.epochs)
+        provenance.add_history(
+            net, result.history, ALGORITHMS[net.params.training_algorithm], offset
+        )
+        provenance.record(net, render.command_line(), data_path, seed=seed, epochs=result.epochs)
         io.save_network(net, output or net_path)
         if json_out:
             render.emit_json(

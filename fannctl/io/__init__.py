@@ -77,6 +77,18 @@ def load_network(path: PathLike) -> Network:
     return read_net(path)
 
 
+def open_network(path: PathLike, dtype: str | None = None) -> Network:
+    """Load a network for computing: in ``dtype`` if given, else the file's own.
+
+    An HDF5 file stores its dtype; a ``.net`` file does not, and opens as
+    float32 like FANN's float build (``load_network`` keeps its exact text).
+    """
+    net = load_network(path)
+    if dtype is None and detect_format(path) == "fann":
+        dtype = "float32"
+    return net.astype(dtype) if dtype is not None else net
+
+
 def _parse_net_checked(raw: bytes, name: str) -> Network:
     if not raw.startswith((b"FANN_FLO", b"FANN_FIX")):
         raise FormatError(f"{name}: not a network file (neither FANN .net text nor fannctl HDF5)")
@@ -173,6 +185,7 @@ __all__ = [
     "load_data",
     "load_network",
     "network_format",
+    "open_network",
     "parse_data",
     "parse_net",
     "read_data",

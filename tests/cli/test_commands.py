@@ -30,8 +30,17 @@ def invoke(*args: str, input: str | None = None):
 def xor_net(tmp_path: Path) -> str:
     path = str(tmp_path / "xor.h5")
     result = invoke(
-        "create", path, "--layers", "2,3,1", "--hidden-activation", "sigmoid_symmetric",
-        "--output-activation", "sigmoid_symmetric", "--seed", "1", "--quiet",
+        "create",
+        path,
+        "--layers",
+        "2,3,1",
+        "--hidden-activation",
+        "sigmoid_symmetric",
+        "--output-activation",
+        "sigmoid_symmetric",
+        "--seed",
+        "1",
+        "--quiet",
     )
     assert result.exit_code == 0, result.output
     return path
@@ -39,8 +48,19 @@ def xor_net(tmp_path: Path) -> str:
 
 def test_create_train_run_solves_xor(xor_net: str) -> None:
     """The README's main job: XOR is learned and run gives the right signs."""
-    result = invoke("train", xor_net, XOR, "--algorithm", "rprop", "--desired-error", "0.0001",
-                    "--max-epochs", "5000", "--json", "--quiet")
+    result = invoke(
+        "train",
+        xor_net,
+        XOR,
+        "--algorithm",
+        "rprop",
+        "--desired-error",
+        "0.0001",
+        "--max-epochs",
+        "5000",
+        "--json",
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["reached"] is True
@@ -58,16 +78,28 @@ def test_create_train_run_solves_xor(xor_net: str) -> None:
 
 def test_report_every_one_lists_every_epoch(xor_net: str) -> None:
     """--report-every 1 gives one history entry per epoch, numbered 1..N."""
-    result = invoke("train", xor_net, XOR, "--max-epochs", "7", "--desired-error", "0",
-                    "--report-every", "1", "--json", "--quiet")
+    result = invoke(
+        "train",
+        xor_net,
+        XOR,
+        "--max-epochs",
+        "7",
+        "--desired-error",
+        "0",
+        "--report-every",
+        "1",
+        "--json",
+        "--quiet",
+    )
     history = json.loads(result.stdout)["history"]
     assert [h["epoch"] for h in history] == list(range(1, 8))
 
 
 def test_report_lines_on_stderr_not_stdout(xor_net: str) -> None:
     """Report lines are FANN's and go to stderr, leaving stdout for data."""
-    result = invoke("train", xor_net, XOR, "--max-epochs", "20", "--desired-error", "0",
-                    "--report-every", "10")
+    result = invoke(
+        "train", xor_net, XOR, "--max-epochs", "20", "--desired-error", "0", "--report-every", "10"
+    )
     assert result.exit_code == 0
     assert result.stdout == ""
     lines = [x for x in result.stderr.splitlines() if x.startswith("Epochs")]
@@ -87,10 +119,30 @@ def test_train_twice_equals_once(tmp_path: Path) -> None:
     for algorithm in ("rprop", "quickprop", "sarprop", "batch", "incremental"):
         one, two = str(tmp_path / f"a_{algorithm}.h5"), str(tmp_path / f"b_{algorithm}.h5")
         for path in (one, two):
-            invoke("create", path, "--layers", "2,4,1", "--seed", "3", "--quiet",
-                   "--hidden-activation", "sigmoid_symmetric", "--dtype", "float64")
-        common = ["--algorithm", algorithm, "--desired-error", "0", "--quiet", "--seed", "5",
-                  "--momentum", "0.3"]
+            invoke(
+                "create",
+                path,
+                "--layers",
+                "2,4,1",
+                "--seed",
+                "3",
+                "--quiet",
+                "--hidden-activation",
+                "sigmoid_symmetric",
+                "--dtype",
+                "float64",
+            )
+        common = [
+            "--algorithm",
+            algorithm,
+            "--desired-error",
+            "0",
+            "--quiet",
+            "--seed",
+            "5",
+            "--momentum",
+            "0.3",
+        ]
         invoke("train", one, XOR, "--max-epochs", "30", *common)
         invoke("train", two, XOR, "--max-epochs", "15", *common)
         invoke("train", two, XOR, "--max-epochs", "15", "--desired-error", "0", "--quiet")
@@ -119,7 +171,8 @@ def test_stdin_inputs(xor_net: str) -> None:
 
 def test_run_text_reads_back_exactly(xor_net: str) -> None:
     """Text output round-trips: parsing the printed numbers gives the computed floats."""
-    from fannctl import io, runner as run_mod
+    from fannctl import io
+    from fannctl import runner as run_mod
 
     net = io.load_network(xor_net)
     inputs, _ = io.read_inputs(XOR, 2)
@@ -158,11 +211,33 @@ def test_scaling_stored_and_applied(tmp_path: Path) -> None:
     xs = np.linspace(100, 200, 21)
     rows = "".join(f"{x} {x * 3}\n{x * 10 + 5}\n" for x in xs)
     data.write_text(f"{xs.size} 2 1\n{rows}")
-    invoke("create", net, "--layers", "2,1", "--output-activation", "linear", "--quiet",
-           "--dtype", "float64")
-    result = invoke("train", net, str(data), "--scale-inputs", "-1,1", "--scale-outputs", "-1,1",
-                    "--max-epochs", "2000", "--desired-error", "1e-9", "--quiet",
-                    "--error-function", "linear")
+    invoke(
+        "create",
+        net,
+        "--layers",
+        "2,1",
+        "--output-activation",
+        "linear",
+        "--quiet",
+        "--dtype",
+        "float64",
+    )
+    result = invoke(
+        "train",
+        net,
+        str(data),
+        "--scale-inputs",
+        "-1,1",
+        "--scale-outputs",
+        "-1,1",
+        "--max-epochs",
+        "2000",
+        "--desired-error",
+        "1e-9",
+        "--quiet",
+        "--error-function",
+        "linear",
+    )
     assert result.exit_code == 0, result.output
     out = invoke("run", net, "-", input="150 450\n")
     assert float(out.stdout) == pytest.approx(1505, rel=1e-3)
@@ -171,13 +246,14 @@ def test_scaling_stored_and_applied(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "line"),
     [
-        ("4 2 1\n-1 -1\n-1\n-1 1\n1\n1 -1\n", 7),  # short file
+        ("4 2 1\n-1 -1\n-1\n-1 1\n1\n1 -1\n", 6),  # short file: ends on line 6
         ("4 2 1\n-1 -1\n-1\n-1 x\n1\n1 -1\n1\n1 1\n-1\n", 4),  # non-numeric
         ("4 2 1\n-1 -1\n-1\n-1 nan\n1\n1 -1\n1\n1 1\n-1\n", 4),  # NaN
     ],
 )
-def test_bad_data_names_file_and_line(xor_net: str, tmp_path: Path, content: str,
-                                      line: int) -> None:
+def test_bad_data_names_file_and_line(
+    xor_net: str, tmp_path: Path, content: str, line: int
+) -> None:
     """Malformed .data: one stderr line naming FILE:LINE, exit 2, network untouched."""
     bad = tmp_path / "bad.data"
     bad.write_text(content)
@@ -230,13 +306,16 @@ def test_subprocess_pipeline_and_exit_codes(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     net = str(tmp_path / "x.h5")
     cmd = [sys.executable, "-m", "fannctl"]
-    subprocess.run([*cmd, "create", net, "--layers", "2,3,1", "--seed", "1", "-q"], check=True,
-                   env=env)
-    run = subprocess.run([*cmd, "run", net, "-"], input="1 -1\n", capture_output=True,
-                         text=True, env=env)
+    subprocess.run(
+        [*cmd, "create", net, "--layers", "2,3,1", "--seed", "1", "-q"], check=True, env=env
+    )
+    run = subprocess.run(
+        [*cmd, "run", net, "-"], input="1 -1\n", capture_output=True, text=True, env=env
+    )
     assert run.returncode == 0 and len(run.stdout.split()) == 1
-    bad = subprocess.run([*cmd, "train", net, str(tmp_path / "nope.data")],
-                         capture_output=True, text=True, env=env)
+    bad = subprocess.run(
+        [*cmd, "train", net, str(tmp_path / "nope.data")], capture_output=True, text=True, env=env
+    )
     assert bad.returncode == 2
     assert "nope.data" in bad.stderr and "Traceback" not in bad.stderr
 

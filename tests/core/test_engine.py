@@ -116,8 +116,13 @@ def test_slopes_are_the_descent_gradient(kind: str) -> None:
     """Backprop slopes equal -dE/dw (smooth activations, linear error): catches a
     wrong layer offset, transposed block or missed shortcut contribution."""
     rng = np.random.default_rng(7)
-    net = create([3, 4, 3, 2], shortcut=kind == "shortcut",
-                 connection_rate=0.6 if kind == "sparse" else 1.0, rng=rng, dtype="float64")
+    net = create(
+        [3, 4, 3, 2],
+        shortcut=kind == "shortcut",
+        connection_rate=0.6 if kind == "sparse" else 1.0,
+        rng=rng,
+        dtype="float64",
+    )
     for index in (1, 2, 3):
         set_activation(net, index, "sigmoid", 0.9)
     net.params.train_error_function = 0
@@ -142,7 +147,7 @@ def test_derivative_is_dy_dt_at_unit_steepness(ident: int) -> None:
     ids = np.array([ident])
     eps = 1e-6
     y = activations.value(ids, t[:, None])
-    numeric = (activations.value(ids, t[:, None] + eps) - activations.value(ids, t[:, None] - eps))
+    numeric = activations.value(ids, t[:, None] + eps) - activations.value(ids, t[:, None] - eps)
     numeric /= 2 * eps
     d = activations.derivative(ids, np.array([1.0]), y, t[:, None])
     np.testing.assert_allclose(d, numeric, rtol=1e-5, atol=1e-7)
@@ -180,12 +185,18 @@ def test_rprop_sign_flip_moves_weight_forward() -> None:
     from fannctl.train import rprop
 
     w = np.zeros(2)
-    state = TrainState(slopes=np.array([1.0, -1.0]), prev_slopes=np.array([-1.0, -1.0]),
-                       prev_steps=np.array([0.144, 0.144]))
+    state = TrainState(
+        slopes=np.array([1.0, -1.0]),
+        prev_slopes=np.array([-1.0, -1.0]),
+        prev_steps=np.array([0.144, 0.144]),
+    )
     rprop.update(w, state, TrainingParams(), 4)
     assert w.tolist() == pytest.approx([0.072, -0.1728])
     w = np.zeros(2)
-    state = TrainState(slopes=np.array([1.0, -1.0]), prev_slopes=np.array([-1.0, -1.0]),
-                       prev_steps=np.array([0.144, 0.144]))
+    state = TrainState(
+        slopes=np.array([1.0, -1.0]),
+        prev_slopes=np.array([-1.0, -1.0]),
+        prev_steps=np.array([0.144, 0.144]),
+    )
     rprop.update(w, state, TrainingParams(rprop_variant="irprop-"), 4)
     assert w.tolist() == pytest.approx([0.0, -0.1728])
