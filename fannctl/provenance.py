@@ -52,3 +52,20 @@ def add_history(net: Network, reports: list, algorithm: str, offset: int) -> Non
                 "algorithm": algorithm,
             }
         )
+
+
+def add_cascade_history(net: Network, reports: list, algorithm: str, offset: int) -> None:
+    """Append a cascade run's report points: each installed neuron and the error after it."""
+    for report in reports:
+        net.history.append(
+            {
+                "epoch": offset + report.epochs,
+                "mse": float(report.mse),
+                "bit_fail": int(report.bit_fail),
+                "seconds": float(report.seconds),
+                "algorithm": f"cascade-{algorithm}",
+                "neurons": int(report.neurons),
+                "activation": report.activation,
+                "steepness": report.steepness,
+            }
+        )

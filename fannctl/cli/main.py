@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from fannctl.cli import convert, create, info, run, train
+from fannctl.cli import cascade, convert, create, info, run, train
 
 app = typer.Typer(
     name="fannctl",
@@ -21,7 +21,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (create, train, run, convert, info):
+for module in (create, train, run, cascade, convert, info):
     module.register(app)
 
 

@@ -196,20 +196,57 @@ def print_summary(summary: dict) -> None:
         out.print("scaling: stored (inputs and outputs scaled by run)")
     history = summary["history"]
     if history:
+        grown = any("neurons" in h for h in history)
         table = Table(title="training history (report points)")
-        for col in ("epoch", "mse", "bit fail", "seconds", "algorithm"):
+        columns = ["epoch", "mse", "bit fail", "seconds", "algorithm"]
+        if grown:
+            columns += ["neurons", "new neuron"]
+        for col in columns:
             table.add_column(col)
-        shown = history if len(history) <= 20 else history[:5] + history[-15:]
+        shown = history if len(history) <= 40 else history[:5] + history[-35:]
         for h in shown:
-            table.add_row(
+            row = [
                 str(h.get("epoch")),
                 f"{h.get('mse', 0):.6g}",
                 str(h.get("bit_fail")),
                 f"{h.get('seconds', 0):.3f}",
                 str(h.get("algorithm", "")),
-            )
+            ]
+            if grown:
+                neuron = ""
+                if h.get("activation"):
+                    neuron = f"{h['activation']} ({h.get('steepness', 0):g})"
+                row += [str(h.get("neurons", "")), neuron]
+            table.add_row(*row)
         out.print(table)
     else:
         out.print("training history: none")
     for entry in summary["provenance"][-3:]:
         out.print(f"provenance: {entry.get('time', '')} {entry.get('command', '')}")
+
+
+def cascade_line(report) -> str:
+    """FANN's cascade report line (the neuron count is the hidden neurons so far)."""
+    line = (
+        f"Neurons     {report.neurons:3d}. Current error: {report.mse:.6f}. "
+        f"Total error:{report.sse:8.4f}. Epochs {report.epochs:5d}. Bit fail {report.bit_fail:3d}"
+    )
+    if report.activation is not None:
+        line += (
+            f". candidate steepness {report.steepness:.2f}. "
+            f"function FANN_{report.activation.upper()}"
+        )
+    return line
+
+
+def cascade_reporter(progress=None):
+    """A callback printing cascade report lines (above the progress bar on a TTY)."""
+
+    def report(item) -> None:
+        if progress is not None:
+            progress._progress.update(progress._task, completed=item.neurons)
+            progress._progress.console.print(cascade_line(item), markup=False)
+        else:
+            print(cascade_line(item), file=sys.stderr, flush=True)
+
+    return report

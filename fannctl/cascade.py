@@ -1,0 +1,389 @@
+"""Cascade2 cascade-correlation, as FANN 2.2's ``fann_cascadetrain_on_data``.
+
+Starting from a shortcut network, each round trains the output weights until
+they stagnate, then trains a pool of candidate neurons (activation functions x
+steepnesses x groups) to correlate with the remaining error, and installs the
+best one as a new one-neuron layer just before the outputs. All candidates and
+all patterns of a candidate epoch are one array computation.
+
+FANN quirk kept by default: when installing, output ``k`` receives the output
+weight the candidate trained against output ``O-1-k`` (FANN reverses the order).
+``fix_quirks=True`` gives each output its own weight.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fannctl import activations
+from fannctl.backends.numpy_backend import NumpyBackend, error_function, output_errors
+from fannctl.data import TrainingData, check_fits, scale_data
+from fannctl.errors import ParameterError
+from fannctl.network import SHORTCUT, Network, TrainState
+from fannctl.params import fann_float
+from fannctl.train import QUICKPROP, RPROP, SARPROP, clear_train_arrays, sarprop
+from fannctl.train import quickprop as quickprop_rule
+from fannctl.train import rprop as rprop_rule
+
+CASCADE_ALGORITHMS = {RPROP: "rprop", QUICKPROP: "quickprop", SARPROP: "sarprop"}
+
+
+@dataclass
+class CascadeConfig:
+    """When to stop growing and when to report (FANN's cascadetrain arguments)."""
+
+    max_neurons: int = 30
+    desired_error: float = 0.0001
+    neurons_between_reports: int = 1
+    fix_quirks: bool = False
+
+
+@dataclass
+class CascadeReport:
+    """The state after one round's output training (FANN's report point)."""
+
+    neurons: int
+    mse: float
+    sse: float
+    bit_fail: int
+    epochs: int
+    seconds: float
+    activation: str | None = None
+    steepness: float | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "neurons": self.neurons,
+            "mse": self.mse,
+            "bit_fail": self.bit_fail,
+            "epochs": self.epochs,
+            "activation": self.activation,
+            "steepness": self.steepness,
+        }
+
+
+@dataclass
+class CascadeResult:
+    """How a cascade run ended; ``mse``/``bit_fail`` after the final output training."""
+
+    neurons_added: int
+    mse: float
+    bit_fail: int
+    reached: bool
+    epochs: int
+    seconds: float
+    history: list[CascadeReport] = field(default_factory=list)
+
+
+def check_cascadable(net: Network) -> None:
+    """Refuse what FANN's cascade cannot train, with the reason."""
+    if net.network_type != SHORTCUT:
+        raise ParameterError(
+            "cascade needs a shortcut network (create it with --shortcut, e.g. "
+            "fannctl create NET --shortcut --layers 2,1)"
+        )
+    if net.params.training_algorithm not in CASCADE_ALGORITHMS:
+        raise ParameterError(
+            f"cascade trains with rprop, quickprop or sarprop, not "
+            f"{net.params.algorithm_name} (FANN refuses it too); use --algorithm"
+        )
+    if not net.params.cascade_activation_functions or not net.params.cascade_activation_steepnesses:
+        raise ParameterError("cascade needs at least one candidate function and steepness")
+    if net.params.cascade_num_candidate_groups < 1:
+        raise ParameterError("cascade needs at least one candidate group")
+
+
+class _Outputs:
+    """Output training with the hidden activations fixed (computed once per phase)."""
+
+    def __init__(self, net: Network, data: TrainingData) -> None:
+        self.net = net
+        self.targets = data.outputs
+        acts, _ = NumpyBackend().activate(net, data.inputs)
+        self.first_out = net.layer_first()[-1]
+        self.sources = np.ascontiguousarray(acts[:, : self.first_out])
+        self.con_start = int(net.first_connection()[self.first_out])
+        self.sse = 0.0
+        self.mse = 0.0
+        self.bit_fail = 0
+
+    def epoch(self) -> float:
+        """One output epoch: slopes for the output weights, then the update."""
+        net = self.net
+        out = slice(self.first_out, self.first_out + net.num_output)
+        block = net.weights[self.con_start :].reshape(net.num_output, self.first_out)
+        t = activations.scale_and_clamp(self.sources @ block.T, net.steepness[out])
+        y = activations.value(net.activation[out], t)
+        err, sse, count, bit_fail = output_errors(net, y, self.targets)
+        grad = error_function(err, net.params.train_error_function)
+        delta = activations.derivative(net.activation[out], net.steepness[out], y, t) * grad
+        net.state.slopes[self.con_start :] += (delta.T @ self.sources).ravel()
+        self.sse, self.bit_fail = sse, bit_fail
+        self.mse = sse / count if count else 0.0
+        _update(net.weights, net.state, net, self.targets.shape[0], self.con_start, self.mse)
+        if net.params.training_algorithm == SARPROP:
+            net.state.sarprop_epoch += 1
+        return self.mse
+
+
+def _update(
+    weights: np.ndarray,
+    state: TrainState,
+    net: Network,
+    patterns: int,
+    start: int,
+    mse: float,
+    random_source: sarprop.RandomSource | None = None,
+) -> None:
+    algorithm = net.params.training_algorithm
+    if algorithm == RPROP:
+        rprop_rule.update(weights, state, net.params, patterns, start, error=mse)
+    elif algorithm == QUICKPROP:
+        quickprop_rule.update(weights, state, net.params, patterns, start)
+    else:
+        sarprop.update(
+            weights, state, net.params, patterns, start, error=mse, random_source=random_source
+        )
+
+
+def _reached(net: Network, mse: float, bit_fail: int, desired_error: float) -> bool:
+    if net.params.train_stop_function == 1:
+        return bit_fail <= int(desired_error)
+    return mse <= desired_error
+
+
+def train_outputs(net: Network, data: TrainingData, desired_error: float) -> tuple[int, _Outputs]:
+    """FANN's ``fann_train_outputs``: output epochs until the target or stagnation."""
+    p = net.params
+    clear_train_arrays(net)
+    outputs = _Outputs(net, data)
+    initial = outputs.epoch()
+    if _reached(net, outputs.mse, outputs.bit_fail, desired_error):
+        return 1, outputs
+    change = fann_float(p.cascade_output_change_fraction)
+    target, backslide, stagnation = 0.0, -1.0e20, p.cascade_max_out_epochs
+    for i in range(1, p.cascade_max_out_epochs):
+        error = outputs.epoch()
+        if _reached(net, outputs.mse, outputs.bit_fail, desired_error):
+            return i + 1, outputs
+        improvement = initial - error
+        if (target >= 0 and (improvement > target or improvement < backslide)) or (
+            target < 0 and (improvement < target or improvement > backslide)
+        ):
+            target = improvement * (1.0 + change)
+            backslide = improvement * (1.0 - change)
+            stagnation = i + p.cascade_output_stagnation_epochs
+        if i >= stagnation and i >= p.cascade_min_out_epochs:
+            return i + 1, outputs
+    return p.cascade_max_out_epochs, outputs
+
+
+class Candidates:
+    """The candidate pool: one row of [input weights | output weights] each."""
+
+    def __init__(self, net: Network, uniform: Callable[[tuple[int, int]], np.ndarray]) -> None:
+        p = net.params
+        funcs = [int(f) for f in p.cascade_activation_functions]
+        steeps = [fann_float(s) for s in p.cascade_activation_steepnesses]
+        groups = int(p.cascade_num_candidate_groups)
+        # Ordered function -> steepness -> group, as FANN lays them out.
+        self.functions = np.repeat(np.array(funcs, dtype=np.int32), len(steeps) * groups)
+        self.steepness = np.tile(np.repeat(np.array(steeps), groups), len(funcs)).astype(net.dtype)
+        count = self.functions.size
+        self.num_in = net.layer_first()[-1]  # every non-output neuron
+        n_out = net.num_output
+        hidden_plus_one = net.total_neurons - net.num_input - net.num_output
+        scale = float(
+            np.float32(
+                2.0
+                * np.power(
+                    float(np.float32(0.7) * hidden_plus_one),
+                    float(np.float32(1.0) / np.float32(net.num_input)),
+                )
+            )
+        )
+        scale = min(max(scale, 0.5), 8.0)
+        # fann_rand(lo, hi) in C float arithmetic: lo + (hi - lo) * u.
+        f32 = np.float32
+        draws = np.asarray(uniform((count, self.num_in + n_out)), dtype=f32)
+        weights = f32(scale) * draws
+        bias = net.num_input
+        weights[:, bias] = f32(-scale) + f32(2.0 * scale) * draws[:, bias]
+        self.weights = weights.astype(net.dtype)
+        zero_step = fann_float(p.rprop_delta_zero) if p.training_algorithm == RPROP else 0.0
+        size = self.weights.size
+        self.state = TrainState(
+            slopes=np.zeros(size, dtype=net.dtype),
+            prev_slopes=np.zeros(size, dtype=net.dtype),
+            prev_steps=np.full(size, zero_step, dtype=net.dtype),
+            sarprop_epoch=net.state.sarprop_epoch,
+        )
+        self.scores = np.zeros(count)
+
+    def epoch(
+        self,
+        net: Network,
+        sources: np.ndarray,
+        errors: np.ndarray,
+        sse: float,
+        mse: float,
+        random_source,
+    ) -> int:
+        """One candidate epoch over all patterns; returns the best candidate's index."""
+        win = self.weights[:, : self.num_in]
+        v = self.weights[:, self.num_in :]
+        s = self.steepness
+        with np.errstate(divide="ignore"):
+            limit = (150.0 / s).astype(net.dtype)
+        raw = np.clip(sources @ win.T, -limit, limit)  # clamp before scaling (FANN)
+        a = activations.value(self.functions, raw * s)
+        d = activations.derivative(self.functions, s, a, raw)
+        ev = errors @ v.T  # (P, C): sum_o e_o v_o
+        v2 = np.einsum("co,co->c", v, v)
+        a2 = np.einsum("pc,pc->c", a, a)
+        e2 = float(np.einsum("po,po->", errors, errors))
+        # sum_p sum_o (a v_o - e_o)^2, expanded so no (P, C, O) array is built
+        self.scores = sse - (a2 * v2 - 2.0 * np.einsum("pc,pc->c", a, ev) + e2)
+        out_slopes = -2.0 * (v * a2[:, None] - a.T @ errors)
+        err = (a * v2 - ev) * d
+        in_slopes = -(err.T @ sources)
+        slopes = self.state.slopes.reshape(self.weights.shape)
+        slopes[:, : self.num_in] += in_slopes
+        slopes[:, self.num_in :] += out_slopes
+        flat = self.weights.reshape(-1)
+        _update(flat, self.state, net, sources.shape[0], 0, mse, random_source)
+        return int(np.argmax(self.scores))
+
+
+def train_candidates(
+    net: Network, data: TrainingData, outputs: _Outputs, pool: Candidates, random_source
+) -> tuple[int, int]:
+    """FANN's ``fann_train_candidates``: epochs until the best score stagnates."""
+    p = net.params
+    sources = outputs.sources
+    errors = data.outputs - _current_outputs(net, outputs)
+    symmetric = np.array([activations.is_symmetric(i) for i in net.output_activation()])
+    errors[:, symmetric] /= 2.0
+    sse = outputs.sse
+    change = fann_float(p.cascade_candidate_change_fraction)
+    target, backslide, stagnation = 0.0, -1.0e20, p.cascade_max_cand_epochs
+    best = 0
+    for i in range(p.cascade_max_cand_epochs):
+        best = pool.epoch(net, sources, errors, sse, outputs.mse, random_source)
+        score = float(pool.scores[best])
+        if sse and score / sse > p.cascade_candidate_limit:
+            return i + 1, best
+        if score > target or score < backslide:
+            target = score * (1.0 + change)
+            backslide = score * (1.0 - change)
+            stagnation = i + p.cascade_candidate_stagnation_epochs
+        if i >= stagnation and i >= p.cascade_min_cand_epochs:
+            return i + 1, best
+    return p.cascade_max_cand_epochs, best
+
+
+def _current_outputs(net: Network, outputs: _Outputs) -> np.ndarray:
+    out = slice(outputs.first_out, outputs.first_out + net.num_output)
+    block = net.weights[outputs.con_start :].reshape(net.num_output, outputs.first_out)
+    t = activations.scale_and_clamp(outputs.sources @ block.T, net.steepness[out])
+    return activations.value(net.activation[out], t)
+
+
+def install_candidate(net: Network, pool: Candidates, best: int, fix_quirks: bool) -> None:
+    """Add the best candidate as a one-neuron layer just before the outputs."""
+    first_out = net.layer_first()[-1]
+    con_start = int(net.first_connection()[first_out])
+    n_out = net.num_output
+    multiplier = net.dtype.type(fann_float(net.params.cascade_weight_multiplier))
+    in_weights = pool.weights[best, : pool.num_in]
+    out_weights = pool.weights[best, pool.num_in :] * multiplier
+    if not fix_quirks:
+        out_weights = out_weights[::-1]
+    old_out = net.weights[con_start:].reshape(n_out, first_out)
+    new_out = np.concatenate([old_out, out_weights[:, None]], axis=1)
+    net.weights = np.concatenate([net.weights[:con_start], in_weights, new_out.ravel()]).astype(
+        net.dtype
+    )
+    sources_out = np.tile(np.arange(first_out + 1), n_out)
+    net.sources = np.concatenate(
+        [net.sources[:con_start], np.arange(first_out), sources_out]
+    ).astype(np.int64)
+    net.activation = np.insert(net.activation, first_out, pool.functions[best])
+    net.steepness = np.insert(net.steepness, first_out, pool.steepness[best]).astype(net.dtype)
+    num_inputs = np.insert(net.num_inputs, first_out, first_out)
+    num_inputs[first_out + 1 :] = first_out + 1
+    net.num_inputs = num_inputs
+    net.layers = [*net.layers[:-1], 1, net.layers[-1]]
+    net.state = TrainState(sarprop_epoch=net.state.sarprop_epoch, rng_state=net.state.rng_state)
+
+
+def cascade_train(
+    net: Network,
+    data: TrainingData,
+    config: CascadeConfig,
+    *,
+    seed: int | None = None,
+    on_report: Callable[[CascadeReport], None] | None = None,
+    random_source: sarprop.RandomSource | None = None,
+    uniform: Callable[[tuple[int, int]], np.ndarray] | None = None,
+) -> CascadeResult:
+    """Grow and train ``net`` on ``data`` (``fann_cascadetrain_on_data``).
+
+    Candidate weights draw from ``uniform(shape)`` (numbers in [0, 1), row by
+    row), by default a generator seeded with ``seed``.
+    """
+    check_fits(net, data)
+    check_cascadable(net)
+    data = scale_data(net, data.astype(net.dtype))
+    rng = np.random.default_rng(seed)
+    start = time.perf_counter()
+    history: list[CascadeReport] = []
+    total_epochs = 0
+    reached = False
+    added = 0
+    for i in range(1, config.max_neurons + 1):
+        epochs, outputs = train_outputs(net, data, config.desired_error)
+        total_epochs += epochs
+        reached = _reached(net, outputs.mse, outputs.bit_fail, config.desired_error)
+        every = config.neurons_between_reports
+        if every and (i % every == 0 or i == config.max_neurons or i == 1 or reached):
+            report = _report(net, i - 1, outputs, total_epochs, start)
+            history.append(report)
+            if on_report is not None:
+                on_report(report)
+        if reached:
+            break
+        pool = Candidates(net, uniform or rng.random)
+        epochs, best = train_candidates(net, data, outputs, pool, random_source)
+        total_epochs += epochs
+        install_candidate(net, pool, best, config.fix_quirks)
+        added += 1
+    epochs, outputs = train_outputs(net, data, 0.0)
+    total_epochs += epochs
+    final = _reached(net, outputs.mse, outputs.bit_fail, config.desired_error)
+    return CascadeResult(
+        added,
+        outputs.mse,
+        outputs.bit_fail,
+        reached or final,
+        total_epochs,
+        time.perf_counter() - start,
+        history,
+    )
+
+
+def _report(
+    net: Network, neurons: int, outputs: _Outputs, epochs: int, start: float
+) -> CascadeReport:
+    report = CascadeReport(
+        neurons, outputs.mse, outputs.sse, outputs.bit_fail, epochs, time.perf_counter() - start
+    )
+    if len(net.layers) > 2:
+        last_hidden = net.layer_first()[-2]
+        report.activation = activations.activation_name(net.activation[last_hidden])
+        report.steepness = float(net.steepness[last_hidden])
+    return report

@@ -1,0 +1,192 @@
+"""fannctl cascade: grow a shortcut network with Cascade2, as fann_cascadetrain_on_data."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fannctl.cli import options, render
+
+
+def _opt(*names: str, help: str | None = None):
+    return typer.Option(*names, help=help)
+
+
+def cascade(
+    net_path: Annotated[
+        str, typer.Argument(metavar="NET", help="A shortcut network (.h5 or .net).")
+    ],
+    data_path: Annotated[str, typer.Argument(metavar="DATA", help="Training data.")],
+    output: options.Output = None,
+    max_neurons: Annotated[int, _opt("--max-neurons", help="Install at most N neurons.")] = 30,
+    desired_error: options.DesiredError = 0.0001,
+    neurons_between_reports: Annotated[
+        int, _opt("--neurons-between-reports", help="Report every N neurons (0: never).")
+    ] = 1,
+    algorithm: Annotated[
+        str | None, _opt("--algorithm", "-a", help="rprop, quickprop or sarprop.")
+    ] = None,
+    stop_function: Annotated[str | None, _opt("--stop-function", help="mse or bit.")] = None,
+    bit_fail_limit: Annotated[float | None, _opt("--bit-fail-limit")] = None,
+    error_function: Annotated[str | None, _opt("--error-function", help="tanh or linear.")] = None,
+    learning_rate: Annotated[float | None, _opt("--learning-rate")] = None,
+    output_change_fraction: Annotated[
+        float | None, _opt("--output-change-fraction", "--cascade-output-change-fraction")
+    ] = None,
+    output_stagnation_epochs: Annotated[
+        int | None, _opt("--output-stagnation-epochs", "--cascade-output-stagnation-epochs")
+    ] = None,
+    candidate_change_fraction: Annotated[
+        float | None, _opt("--candidate-change-fraction", "--cascade-candidate-change-fraction")
+    ] = None,
+    candidate_stagnation_epochs: Annotated[
+        int | None,
+        _opt("--candidate-stagnation-epochs", "--cascade-candidate-stagnation-epochs"),
+    ] = None,
+    min_out_epochs: Annotated[
+        int | None, _opt("--min-out-epochs", "--cascade-min-out-epochs")
+    ] = None,
+    max_out_epochs: Annotated[
+        int | None, _opt("--max-out-epochs", "--cascade-max-out-epochs")
+    ] = None,
+    min_cand_epochs: Annotated[
+        int | None, _opt("--min-cand-epochs", "--cascade-min-cand-epochs")
+    ] = None,
+    max_cand_epochs: Annotated[
+        int | None, _opt("--max-cand-epochs", "--cascade-max-cand-epochs")
+    ] = None,
+    candidate_limit: Annotated[
+        float | None, _opt("--candidate-limit", "--cascade-candidate-limit")
+    ] = None,
+    weight_multiplier: Annotated[
+        float | None, _opt("--weight-multiplier", "--cascade-weight-multiplier")
+    ] = None,
+    activation_functions: Annotated[
+        str | None,
+        _opt(
+            "--activation-functions",
+            "--cascade-activation-functions",
+            help="Candidate functions, comma-separated names.",
+        ),
+    ] = None,
+    activation_steepnesses: Annotated[
+        str | None,
+        _opt(
+            "--activation-steepnesses",
+            "--cascade-activation-steepnesses",
+            help="Candidate steepnesses, comma-separated.",
+        ),
+    ] = None,
+    num_candidate_groups: Annotated[
+        int | None, _opt("--num-candidate-groups", "--cascade-num-candidate-groups")
+    ] = None,
+    fix_quirks: Annotated[
+        bool,
+        _opt(
+            "--fix-quirks",
+            help="Give each output its own candidate weight (FANN 2.2 reverses them).",
+        ),
+    ] = False,
+    test: Annotated[str | None, _opt("--test", help="Report MSE on this set at the end.")] = None,
+    seed: options.Seed = None,
+    dtype: options.Dtype = None,
+    json_out: options.Json = False,
+    quiet: options.Quiet = False,
+) -> None:
+    """Grow hidden neurons one at a time (Cascade2) and save the network.
+
+    Parameters default to what the network file stores.
+
+    Example: fannctl create spiral.h5 --shortcut --layers 2,1 --output-activation linear &&
+    fannctl cascade spiral.h5 datasets/two-spiral.train.gz --max-neurons 30
+    --desired-error 0 --stop-function bit --bit-fail-limit 0.4
+    """
+    with render.user_errors():
+        from fannctl import activations, io, provenance, runner
+        from fannctl.cascade import CascadeConfig, cascade_train, check_cascadable
+        from fannctl.data import check_fits
+        from fannctl.params import algorithm_id, error_function_id, stop_function_id
+
+        net = io.open_network(net_path, dtype)
+        functions = None
+        if activation_functions is not None:
+            functions = [activations.activation_id(n) for n in activation_functions.split(",")]
+        steepnesses = None
+        if activation_steepnesses is not None:
+            steepnesses = [float(s) for s in activation_steepnesses.split(",")]
+        net.params = net.params.replace(
+            training_algorithm=None if algorithm is None else algorithm_id(algorithm),
+            train_stop_function=None if stop_function is None else stop_function_id(stop_function),
+            train_error_function=None
+            if error_function is None
+            else error_function_id(error_function),
+            bit_fail_limit=bit_fail_limit,
+            learning_rate=learning_rate,
+            cascade_output_change_fraction=output_change_fraction,
+            cascade_output_stagnation_epochs=output_stagnation_epochs,
+            cascade_candidate_change_fraction=candidate_change_fraction,
+            cascade_candidate_stagnation_epochs=candidate_stagnation_epochs,
+            cascade_min_out_epochs=min_out_epochs,
+            cascade_max_out_epochs=max_out_epochs,
+            cascade_min_cand_epochs=min_cand_epochs,
+            cascade_max_cand_epochs=max_cand_epochs,
+            cascade_candidate_limit=candidate_limit,
+            cascade_weight_multiplier=weight_multiplier,
+            cascade_activation_functions=functions,
+            cascade_activation_steepnesses=steepnesses,
+            cascade_num_candidate_groups=num_candidate_groups,
+        )
+        check_cascadable(net)
+        data = io.load_data(data_path, num_outputs=net.num_output)
+        check_fits(net, data)
+        test_data = None
+        if test is not None:
+            test_data = io.load_data(test, num_outputs=net.num_output)
+            check_fits(net, test_data, "test data")
+        if not quiet and neurons_between_reports:
+            render.say(f"Max neurons {max_neurons:3d}. Desired error: {desired_error:.6f}", quiet)
+        progress = None
+        if not quiet and render.is_tty():
+            progress = render.EpochProgress(max_neurons, "growing")
+        on_report = None
+        if not quiet:
+            on_report = render.cascade_reporter(progress)
+        config = CascadeConfig(max_neurons, desired_error, neurons_between_reports, fix_quirks)
+        offset = provenance.total_epochs(net)
+        try:
+            result = cascade_train(net, data, config, seed=seed, on_report=on_report)
+        finally:
+            if progress:
+                progress.close()
+        if not quiet and neurons_between_reports:
+            render.say(
+                f"Train outputs    Current error: {result.mse:.6f}. Epochs {result.epochs:6d}",
+                quiet,
+            )
+        provenance.add_cascade_history(net, result.history, net.params.algorithm_name, offset)
+        provenance.record(
+            net, render.command_line(), data_path, seed=seed, neurons_added=result.neurons_added
+        )
+        io.save_network(net, output or net_path)
+        payload = {
+            "neurons_added": result.neurons_added,
+            "mse": result.mse,
+            "bit_fail": result.bit_fail,
+            "reached": result.reached,
+            "epochs": result.epochs,
+            "seconds": result.seconds,
+            "history": [r.to_dict() for r in result.history],
+        }
+        if test_data is not None:
+            payload["test_mse"], payload["test_bit_fail"] = runner.test(net, test_data)
+            render.say(
+                f"Test error: {payload['test_mse']:.6f}. Bit fail {payload['test_bit_fail']}",
+                quiet or json_out,
+            )
+        if json_out:
+            render.emit_json(payload)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("cascade")(cascade)
