@@ -328,3 +328,40 @@ def test_every_command_has_help_with_example() -> None:
     readme = (ROOT / "README.md").read_text()
     for command in ("create", "train", "run", "convert", "info"):
         assert f"fannctl {command}" in readme
+
+
+def test_csv_training_with_named_output_column(tmp_path: Path) -> None:
+    """CSV with a header: --output-columns picks the output by name, wherever it is."""
+    csv = tmp_path / "xor.csv"
+    csv.write_text("y,a,b\n-1,-1,-1\n1,-1,1\n1,1,-1\n-1,1,1\n")
+    net = str(tmp_path / "c.h5")
+    invoke(
+        "create",
+        net,
+        "--layers",
+        "2,3,1",
+        "--hidden-activation",
+        "sigmoid_symmetric",
+        "--output-activation",
+        "sigmoid_symmetric",
+        "--seed",
+        "2",
+        "--quiet",
+    )
+    result = invoke(
+        "train",
+        net,
+        str(csv),
+        "--output-columns",
+        "y",
+        "--max-epochs",
+        "3000",
+        "--desired-error",
+        "0.001",
+        "--json",
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["reached"] is True
+    values = [float(v) for v in invoke("run", net, "-", input="-1 1\n1 1\n").stdout.split()]
+    assert values[0] > 0.5 and values[1] < -0.5
