@@ -209,13 +209,21 @@ def scale_and_clamp(net: Array, steepness: Array) -> Array:
 
 
 def _per_group(ids: npt.NDArray[np.integer], shape_cols: int):
-    """Yield (activation id, column selector) for each function used in a layer."""
+    """Yield (activation id, column selector) for each function used in a layer.
+
+    A function whose columns are contiguous (the usual case, and always so for
+    cascade candidates, which are ordered by function) gets a slice, so no copy.
+    """
     unique = np.unique(ids)
     if unique.size == 1:
         yield int(unique[0]), slice(None)
         return
     for ident in unique:
-        yield int(ident), np.flatnonzero(ids == ident)
+        cols = np.flatnonzero(ids == ident)
+        if cols[-1] - cols[0] + 1 == cols.size:
+            yield int(ident), slice(int(cols[0]), int(cols[-1]) + 1)
+        else:
+            yield int(ident), cols
 
 
 def value(ids: npt.NDArray[np.integer], t: Array) -> Array:

@@ -111,7 +111,7 @@ class _Outputs:
         self.mse = 0.0
         self.bit_fail = 0
 
-    def epoch(self) -> float:
+    def epoch(self, random_source=None) -> float:
         """One output epoch: slopes for the output weights, then the update."""
         net = self.net
         out = slice(self.first_out, self.first_out + net.num_output)
@@ -124,7 +124,15 @@ class _Outputs:
         net.state.slopes[self.con_start :] += (delta.T @ self.sources).ravel()
         self.sse, self.bit_fail = sse, bit_fail
         self.mse = sse / count if count else 0.0
-        _update(net.weights, net.state, net, self.targets.shape[0], self.con_start, self.mse)
+        _update(
+            net.weights,
+            net.state,
+            net,
+            self.targets.shape[0],
+            self.con_start,
+            self.mse,
+            random_source,
+        )
         if net.params.training_algorithm == SARPROP:
             net.state.sarprop_epoch += 1
         return self.mse
@@ -156,18 +164,20 @@ def _reached(net: Network, mse: float, bit_fail: int, desired_error: float) -> b
     return mse <= desired_error
 
 
-def train_outputs(net: Network, data: TrainingData, desired_error: float) -> tuple[int, _Outputs]:
+def train_outputs(
+    net: Network, data: TrainingData, desired_error: float, random_source=None
+) -> tuple[int, _Outputs]:
     """FANN's ``fann_train_outputs``: output epochs until the target or stagnation."""
     p = net.params
     clear_train_arrays(net)
     outputs = _Outputs(net, data)
-    initial = outputs.epoch()
+    initial = outputs.epoch(random_source)
     if _reached(net, outputs.mse, outputs.bit_fail, desired_error):
         return 1, outputs
     change = fann_float(p.cascade_output_change_fraction)
     target, backslide, stagnation = 0.0, -1.0e20, p.cascade_max_out_epochs
     for i in range(1, p.cascade_max_out_epochs):
-        error = outputs.epoch()
+        error = outputs.epoch(random_source)
         if _reached(net, outputs.mse, outputs.bit_fail, desired_error):
             return i + 1, outputs
         improvement = initial - error
@@ -188,7 +198,7 @@ class Candidates:
     def __init__(self, net: Network, uniform: Callable[[tuple[int, int]], np.ndarray]) -> None:
         p = net.params
         funcs = [int(f) for f in p.cascade_activation_functions]
-        steeps = [fann_float(s) for s in p.cascade_activation_steepnesses]
+        steeps = [float(net.dtype.type(s)) for s in p.cascade_activation_steepnesses]
         groups = int(p.cascade_num_candidate_groups)
         # Ordered function -> steepness -> group, as FANN lays them out.
         self.functions = np.repeat(np.array(funcs, dtype=np.int32), len(steeps) * groups)
@@ -298,7 +308,7 @@ def install_candidate(net: Network, pool: Candidates, best: int, fix_quirks: boo
     first_out = net.layer_first()[-1]
     con_start = int(net.first_connection()[first_out])
     n_out = net.num_output
-    multiplier = net.dtype.type(fann_float(net.params.cascade_weight_multiplier))
+    multiplier = net.dtype.type(net.params.cascade_weight_multiplier)
     in_weights = pool.weights[best, : pool.num_in]
     out_weights = pool.weights[best, pool.num_in :] * multiplier
     if not fix_quirks:
@@ -340,13 +350,15 @@ def cascade_train(
     check_cascadable(net)
     data = scale_data(net, data.astype(net.dtype))
     rng = np.random.default_rng(seed)
+    if random_source is None:
+        random_source = rng.random  # SARPROP's noise, from the same seeded stream
     start = time.perf_counter()
     history: list[CascadeReport] = []
     total_epochs = 0
     reached = False
     added = 0
     for i in range(1, config.max_neurons + 1):
-        epochs, outputs = train_outputs(net, data, config.desired_error)
+        epochs, outputs = train_outputs(net, data, config.desired_error, random_source)
         total_epochs += epochs
         reached = _reached(net, outputs.mse, outputs.bit_fail, config.desired_error)
         every = config.neurons_between_reports
@@ -362,7 +374,7 @@ def cascade_train(
         total_epochs += epochs
         install_candidate(net, pool, best, config.fix_quirks)
         added += 1
-    epochs, outputs = train_outputs(net, data, 0.0)
+    epochs, outputs = train_outputs(net, data, 0.0, random_source)
     total_epochs += epochs
     final = _reached(net, outputs.mse, outputs.bit_fail, config.desired_error)
     return CascadeResult(
