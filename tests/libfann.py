@@ -611,3 +611,152 @@ class LibFann:
 def probe_dir() -> Path:
     """Where the shared C-probe artefacts live (``fann_probe/``)."""
     return Path(os.environ.get("FANN_PROBE_DIR", "/work/shared/fann_probe"))
+
+
+# -- cascade training (fann_cascade.c) ------------------------------------------------
+# Declared separately so a library without them still serves the other tests. The
+# step functions (train_outputs, initialize_candidates, ...) are exported by 2.2's
+# libdoublefann too; the tests use them to find the first step that differs.
+_CASCADE_UINT_PARAMS = (
+    "cascade_output_stagnation_epochs",
+    "cascade_candidate_stagnation_epochs",
+    "cascade_num_candidate_groups",
+    "cascade_max_out_epochs",
+    "cascade_min_out_epochs",
+    "cascade_max_cand_epochs",
+    "cascade_min_cand_epochs",
+)
+_CASCADE_FLOAT_PARAMS = ("cascade_output_change_fraction", "cascade_candidate_change_fraction")
+_CASCADE_TYPE_PARAMS = ("cascade_weight_multiplier", "cascade_candidate_limit")
+_CASCADE_SIGNATURES: dict[str, tuple[object, list[object]]] = {
+    "fann_cascadetrain_on_data": (None, [_ANN, _DATA, _UINT, _UINT, _FLOAT]),
+    "fann_get_cascade_num_candidates": (_UINT, [_ANN]),
+    "fann_get_cascade_activation_functions_count": (_UINT, [_ANN]),
+    "fann_get_cascade_activation_functions": (ctypes.POINTER(ctypes.c_int), [_ANN]),
+    "fann_set_cascade_activation_functions": (None, [_ANN, ctypes.POINTER(ctypes.c_int), _UINT]),
+    "fann_get_cascade_activation_steepnesses_count": (_UINT, [_ANN]),
+    "fann_get_cascade_activation_steepnesses": (fann_type_p, [_ANN]),
+    "fann_set_cascade_activation_steepnesses": (None, [_ANN, fann_type_p, _UINT]),
+    "fann_get_activation_function": (ctypes.c_int, [_ANN, ctypes.c_int, ctypes.c_int]),
+    "fann_get_activation_steepness": (fann_type, [_ANN, ctypes.c_int, ctypes.c_int]),
+    "fann_train_outputs": (ctypes.c_int, [_ANN, _DATA, _FLOAT]),
+    "fann_initialize_candidates": (ctypes.c_int, [_ANN]),
+    "fann_train_candidates": (ctypes.c_int, [_ANN, _DATA]),
+    "fann_install_candidate": (None, [_ANN]),
+    "fann_set_shortcut_connections": (None, [_ANN]),
+}
+for _name in _CASCADE_UINT_PARAMS:
+    _CASCADE_SIGNATURES[f"fann_get_{_name}"] = (_UINT, [_ANN])
+    _CASCADE_SIGNATURES[f"fann_set_{_name}"] = (None, [_ANN, _UINT])
+for _name in _CASCADE_FLOAT_PARAMS:
+    _CASCADE_SIGNATURES[f"fann_get_{_name}"] = (_FLOAT, [_ANN])
+    _CASCADE_SIGNATURES[f"fann_set_{_name}"] = (None, [_ANN, _FLOAT])
+for _name in _CASCADE_TYPE_PARAMS:
+    _CASCADE_SIGNATURES[f"fann_get_{_name}"] = (fann_type, [_ANN])
+    _CASCADE_SIGNATURES[f"fann_set_{_name}"] = (None, [_ANN, fann_type])
+
+
+def _declare_cascade() -> str:
+    if _LIB is None:
+        return MISSING_REASON
+    try:
+        for func, (restype, argtypes) in _CASCADE_SIGNATURES.items():
+            fn = getattr(_LIB, func)
+            fn.restype = restype
+            fn.argtypes = argtypes
+    except AttributeError as exc:
+        return f"libdoublefann has no cascade training: {exc}"
+    return ""
+
+
+CASCADE_MISSING_REASON = _declare_cascade()
+
+
+def cascadetrain_on_data(
+    ann: LibFann,
+    data: TrainData,
+    max_neurons: int,
+    neurons_between_reports: int,
+    desired_error: float,
+) -> None:
+    """``fann_cascadetrain_on_data``: grow ``ann`` in place (reports go to C stdout)."""
+    library().fann_cascadetrain_on_data(
+        ann.handle, data.pointer, max_neurons, neurons_between_reports, desired_error
+    )
+    _check(ann.handle, "fann_cascadetrain_on_data")
+
+
+def get_cascade_param(ann: LibFann, name: str) -> float:
+    """One scalar cascade parameter by its .net name (e.g. ``cascade_max_out_epochs``)."""
+    if name not in _CASCADE_UINT_PARAMS + _CASCADE_FLOAT_PARAMS + _CASCADE_TYPE_PARAMS:
+        raise KeyError(name)
+    return getattr(library(), f"fann_get_{name}")(ann.handle)
+
+
+def set_cascade_param(ann: LibFann, name: str, value: float) -> None:
+    """Set one scalar cascade parameter by its .net name."""
+    if name in _CASCADE_UINT_PARAMS:
+        getattr(library(), f"fann_set_{name}")(ann.handle, int(value))
+    elif name in _CASCADE_FLOAT_PARAMS + _CASCADE_TYPE_PARAMS:
+        getattr(library(), f"fann_set_{name}")(ann.handle, float(value))
+    else:
+        raise KeyError(name)
+
+
+def get_cascade_activation_functions(ann: LibFann) -> list[int]:
+    n = int(library().fann_get_cascade_activation_functions_count(ann.handle))
+    ptr = library().fann_get_cascade_activation_functions(ann.handle)
+    return [int(ptr[i]) for i in range(n)]
+
+
+def set_cascade_activation_functions(ann: LibFann, functions: list[int]) -> None:
+    arr = (ctypes.c_int * len(functions))(*[int(f) for f in functions])
+    library().fann_set_cascade_activation_functions(ann.handle, arr, len(functions))
+
+
+def get_cascade_activation_steepnesses(ann: LibFann) -> list[float]:
+    n = int(library().fann_get_cascade_activation_steepnesses_count(ann.handle))
+    ptr = library().fann_get_cascade_activation_steepnesses(ann.handle)
+    return [float(ptr[i]) for i in range(n)]
+
+
+def set_cascade_activation_steepnesses(ann: LibFann, steepnesses: list[float]) -> None:
+    library().fann_set_cascade_activation_steepnesses(
+        ann.handle, _as_doubles(np.asarray(steepnesses)), len(steepnesses)
+    )
+
+
+def get_activation(ann: LibFann, layer: int, neuron: int) -> tuple[int, float]:
+    """(activation function, steepness) of one neuron (``layer`` counts the input as 0)."""
+    lib = library()
+    return (
+        int(lib.fann_get_activation_function(ann.handle, layer, neuron)),
+        float(lib.fann_get_activation_steepness(ann.handle, layer, neuron)),
+    )
+
+
+def train_outputs(ann: LibFann, data: TrainData, desired_error: float) -> int:
+    """``fann_train_outputs``: one output-training phase; returns its epochs."""
+    return int(library().fann_train_outputs(ann.handle, data.pointer, desired_error))
+
+
+def initialize_candidates(ann: LibFann) -> None:
+    """``fann_initialize_candidates``: draw the candidate pool's weights."""
+    if library().fann_initialize_candidates(ann.handle) != 0:
+        _check(ann.handle, "fann_initialize_candidates")
+        raise LibFannError("fann_initialize_candidates failed")
+
+
+def train_candidates(ann: LibFann, data: TrainData) -> int:
+    """``fann_train_candidates``: the candidate phase; returns its epochs."""
+    return int(library().fann_train_candidates(ann.handle, data.pointer))
+
+
+def install_candidate(ann: LibFann) -> None:
+    """``fann_install_candidate``: add the best candidate before the outputs.
+
+    Then ``fann_set_shortcut_connections``, which FANN itself runs only at the end
+    of cascade training, so that the sources (and ``save``) are valid in between.
+    """
+    library().fann_install_candidate(ann.handle)
+    library().fann_set_shortcut_connections(ann.handle)
