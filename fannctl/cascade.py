@@ -239,20 +239,24 @@ class Candidates:
         net: Network,
         sources: np.ndarray,
         errors: np.ndarray,
+        errors_t: np.ndarray,
         sse: float,
         mse: float,
         random_source,
     ) -> int:
         """One candidate epoch over all patterns; returns the best candidate's index."""
         win = self.weights[:, : self.num_in]
-        v = self.weights[:, self.num_in :]
+        v = np.ascontiguousarray(self.weights[:, self.num_in :])
         s = self.steepness
         with np.errstate(divide="ignore"):
             limit = (150.0 / s).astype(net.dtype)
-        raw = np.clip(sources @ win.T, -limit, limit)  # clamp before scaling (FANN)
+        # (patterns, candidates) arrays are views of (candidates, patterns) ones, so
+        # each activation function's candidates are one contiguous block.
+        raw = (win @ sources.T).T
+        np.clip(raw, -limit, limit, out=raw)  # clamp before scaling (FANN)
         a = activations.value(self.functions, raw * s)
         d = activations.derivative(self.functions, s, a, raw)
-        ev = errors @ v.T  # (P, C): sum_o e_o v_o
+        ev = (v @ errors_t).T  # sum_o e_o v_o; errors_t is errors.T, contiguous
         v2 = np.einsum("co,co->c", v, v)
         a2 = np.einsum("pc,pc->c", a, a)
         e2 = float(np.einsum("po,po->", errors, errors))
@@ -278,12 +282,13 @@ def train_candidates(
     errors = data.outputs - _current_outputs(net, outputs)
     symmetric = np.array([activations.is_symmetric(i) for i in net.output_activation()])
     errors[:, symmetric] /= 2.0
+    errors_t = np.ascontiguousarray(errors.T)
     sse = outputs.sse
     change = fann_float(p.cascade_candidate_change_fraction)
     target, backslide, stagnation = 0.0, -1.0e20, p.cascade_max_cand_epochs
     best = 0
     for i in range(p.cascade_max_cand_epochs):
-        best = pool.epoch(net, sources, errors, sse, outputs.mse, random_source)
+        best = pool.epoch(net, sources, errors, errors_t, sse, outputs.mse, random_source)
         score = float(pool.scores[best])
         if sse and score / sse > p.cascade_candidate_limit:
             return i + 1, best
