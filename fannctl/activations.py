@@ -198,66 +198,6 @@ _DERIVATIVE: dict[int, Callable[[Array, Array, Array], Array]] = {
 }
 
 
-# The same functions as numexpr expressions, for large arrays (one fused pass,
-# multi-threaded). Float constants are passed typed (``half``, ``lo``, ``hi``)
-# because numexpr would otherwise upcast float32 work to float64.
-_NE_VALUE = {
-    SIGMOID: "1 / (1 + exp(-2 * t))",
-    SIGMOID_SYMMETRIC: "2 / (1 + exp(-2 * t)) - 1",
-    GAUSSIAN: "exp(-t * t)",
-    GAUSSIAN_SYMMETRIC: "2 * exp(-t * t) - 1",
-    ELLIOT: "(t / 2) / (1 + abs(t)) + half",
-    ELLIOT_SYMMETRIC: "t / (1 + abs(t))",
-    SIN_SYMMETRIC: "sin(t)",
-    COS_SYMMETRIC: "cos(t)",
-    SIN: "sin(t) / 2 + half",
-    COS: "cos(t) / 2 + half",
-}
-_CLIPPED = "where(y < lo, lo, where(y > hi, hi, y))"
-_NE_DERIVATIVE = {
-    SIGMOID: f"2 * s * {_CLIPPED} * (1 - {_CLIPPED})",
-    SIGMOID_STEPWISE: f"2 * s * {_CLIPPED} * (1 - {_CLIPPED})",
-    SIGMOID_SYMMETRIC: f"s * (1 - {_CLIPPED} * {_CLIPPED})",
-    SIGMOID_SYMMETRIC_STEPWISE: f"s * (1 - {_CLIPPED} * {_CLIPPED})",
-    GAUSSIAN: "-2 * t * y * s * s",
-    GAUSSIAN_SYMMETRIC: "-2 * t * (y + 1) * s * s",
-    ELLIOT: "s / (2 * (1 + abs(t)) * (1 + abs(t)))",
-    ELLIOT_SYMMETRIC: "s / ((1 + abs(t)) * (1 + abs(t)))",
-    SIN_SYMMETRIC: "s * cos(s * t)",
-    COS_SYMMETRIC: "-s * sin(s * t)",
-    SIN: "s * cos(s * t) / 2",
-    COS: "-s * sin(s * t) / 2",
-}
-_NE_CLIPS = {
-    SIGMOID: (_F001, _F099),
-    SIGMOID_STEPWISE: (_F001, _F099),
-    SIGMOID_SYMMETRIC: (-_F098, _F098),
-    SIGMOID_SYMMETRIC_STEPWISE: (-_F098, _F098),
-}
-NUMEXPR_MIN_SIZE = 1 << 14
-_numexpr = None
-
-
-def _ne():
-    """numexpr, imported on first use (None if unavailable)."""
-    global _numexpr
-    if _numexpr is None:
-        try:
-            import numexpr
-        except ImportError:  # pragma: no cover - numexpr is a dependency
-            numexpr = False
-        _numexpr = numexpr
-    return _numexpr or None
-
-
-def _ne_eval(expr: str, ident: int, dtype: np.dtype, **arrays: Array) -> Array:
-    ne = _ne()
-    kind = np.dtype(dtype).type
-    lo, hi = _NE_CLIPS.get(ident, (0.0, 0.0))
-    local = {"half": kind(0.5), "lo": kind(lo), "hi": kind(hi), **arrays}
-    return ne.evaluate(expr, local_dict=local)
-
-
 def scale_and_clamp(net: Array, steepness: Array) -> Array:
     """Return FANN's stored sum ``t``: steepness times net, clamped to +-150/s."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -292,11 +232,7 @@ def value(ids: npt.NDArray[np.integer], t: Array) -> Array:
     out = np.empty_like(t)
     with np.errstate(over="ignore", under="ignore"):
         for ident, cols in _per_group(ids, t.shape[-1]):
-            part = t[..., cols]
-            if ident in _NE_VALUE and part.size >= NUMEXPR_MIN_SIZE and _ne():
-                out[..., cols] = _ne_eval(_NE_VALUE[ident], ident, t.dtype, t=part)
-            else:
-                out[..., cols] = _VALUE[ident](part)
+            out[..., cols] = _VALUE[ident](t[..., cols])
     return out
 
 
@@ -307,12 +243,7 @@ def derivative(ids: npt.NDArray[np.integer], steepness: Array, y: Array, t: Arra
     out = np.empty_like(t)
     for ident, cols in _per_group(ids, t.shape[-1]):
         s = steepness[cols] if steepness.ndim else steepness
-        yp, tp = y[..., cols], t[..., cols]
-        if ident in _NE_DERIVATIVE and tp.size >= NUMEXPR_MIN_SIZE and _ne():
-            s_arr = np.asarray(s, dtype=t.dtype)
-            out[..., cols] = _ne_eval(_NE_DERIVATIVE[ident], ident, t.dtype, s=s_arr, y=yp, t=tp)
-        else:
-            out[..., cols] = _DERIVATIVE[ident](s, yp, tp)
+        out[..., cols] = _DERIVATIVE[ident](s, y[..., cols], t[..., cols])
     return out
 
 

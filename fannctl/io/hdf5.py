@@ -163,7 +163,8 @@ def _fits_column(value: Any, kind: type) -> bool:
         return isinstance(value, (int, np.integer)) and -(2**63) <= int(value) < 2**63
     if kind is float:
         return isinstance(value, (float, np.floating))
-    return isinstance(value, str)
+    # HDF5 strings end at a NUL; such text goes to the JSON column, which escapes it.
+    return isinstance(value, str) and "\x00" not in value
 
 
 def _write_history(group: Any, history: list[dict]) -> None:

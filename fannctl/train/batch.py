@@ -18,6 +18,8 @@ def update(
     """``w += slope * lr / P`` for every weight from ``start``; slopes reset to 0."""
     slopes = state.slopes
     # FANN computes lr / P in C float arithmetic.
-    epsilon = weights.dtype.type(np.float32(fann_float(params.learning_rate)) / np.float32(num_patterns))
+    epsilon = weights.dtype.type(
+        np.float32(fann_float(params.learning_rate)) / np.float32(num_patterns)
+    )
     weights[start:] += slopes[start:] * epsilon
     slopes[start:] = 0

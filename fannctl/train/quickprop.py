@@ -25,19 +25,25 @@ def update(
     mu_f = fann_float(params.quickprop_mu)
     mu = dt(mu_f)
     shrink = dt(fann_float(mu_f / (1.0 + mu_f)))
-    slope = state.slopes[start:] + dt(fann_float(params.quickprop_decay)) * w
+    decay = dt(fann_float(params.quickprop_decay))
+    slope = np.multiply(w, decay)
+    slope += state.slopes[start:]  # S = slope + decay * w
     prev_slope = state.prev_slopes[start:]
     prev_step = state.prev_steps[start:]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        secant = (prev_step * slope) / (prev_slope - slope)
-    pos, neg = prev_step > dt(0.001), prev_step < dt(-0.001)
-    plain = epsilon * slope
-    zero = dt(0)
-    up = np.where(slope > 0, plain, zero) + np.where(slope > shrink * prev_slope, mu * prev_step,
-                                                     secant)
-    down = np.where(slope < 0, plain, zero) + np.where(slope < shrink * prev_slope,
-                                                       mu * prev_step, secant)
-    step = np.where(pos, up, np.where(neg, down, plain))
+    # Both branches are computed for every weight and np.where picks one, so the
+    # secant may overflow or divide by zero where it is not used: no warnings.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        secant = np.multiply(prev_step, slope)
+        secant /= prev_slope - slope
+        plain = epsilon * slope
+        grow = mu * prev_step
+        threshold = shrink * prev_slope
+        pos, neg = prev_step > dt(0.001), prev_step < dt(-0.001)
+        # Moving up (pos): (S > 0 ? eps*S : 0) + (S > shrink*Sp ? mu*dp : secant);
+        # moving down (neg) the same with < . Otherwise just eps*S.
+        step = np.where(np.where(pos, slope > 0, slope < 0), plain, dt(0))
+        step += np.where(np.where(pos, slope > threshold, slope < threshold), grow, secant)
+        np.copyto(step, plain, where=~(pos | neg))
     state.prev_steps[start:] = step
     w += step
     np.clip(w, dt(-WEIGHT_LIMIT), dt(WEIGHT_LIMIT), out=w)

@@ -35,20 +35,33 @@ def update(
 
 def _fann(w: np.ndarray, state: TrainState, params: TrainingParams, start: int) -> None:
     dt = w.dtype.type
-    slope = state.slopes[start:].copy()
+    increase = dt(fann_float(params.rprop_increase_factor))
+    decrease = dt(fann_float(params.rprop_decrease_factor))
+    delta_max = dt(fann_float(params.rprop_delta_max))
+    delta_min = dt(fann_float(params.rprop_delta_min))
+    slope = state.slopes[start:]
     prev_slope = state.prev_slopes[start:]
-    prev_step = np.maximum(state.prev_steps[start:], dt(0.0001))
-    same = slope * prev_slope >= 0
-    grown = np.minimum(prev_step * dt(fann_float(params.rprop_increase_factor)), dt(fann_float(params.rprop_delta_max)))
-    shrunk = np.maximum(prev_step * dt(fann_float(params.rprop_decrease_factor)), dt(fann_float(params.rprop_delta_min)))
-    step = np.where(same, grown, shrunk)
-    slope[~same] = 0
+    prev_steps = state.prev_steps[start:]
+    # Whole-array passes with np.where (no boolean fancy indexing): the same
+    # float operations per weight as FANN's loop, a few times faster in numpy.
+    prev_step = np.maximum(prev_steps, dt(0.0001))
+    same = np.multiply(slope, prev_slope) >= 0
+    grown = np.multiply(prev_step, increase)
+    np.minimum(grown, delta_max, out=grown)
+    np.multiply(prev_step, decrease, out=prev_step)
+    np.maximum(prev_step, delta_min, out=prev_step)
+    np.copyto(prev_step, grown, where=same)  # prev_step now holds the new step
+    # After a sign change the slope is forgotten, and the weight moves +step.
     down = slope < 0
-    w[down] = np.maximum(w[down] - step[down], dt(-WEIGHT_LIMIT))
-    up = ~down
-    w[up] = np.minimum(w[up] + step[up], dt(WEIGHT_LIMIT))
-    state.prev_steps[start:] = step
-    state.prev_slopes[start:] = slope
+    down &= same
+    lowered = np.subtract(w, prev_step)
+    np.maximum(lowered, dt(-WEIGHT_LIMIT), out=lowered)
+    np.add(w, prev_step, out=w)
+    np.minimum(w, dt(WEIGHT_LIMIT), out=w)
+    np.copyto(w, lowered, where=down)
+    prev_steps[...] = prev_step
+    np.copyto(prev_slope, slope)
+    np.copyto(prev_slope, 0, where=~same)
 
 
 def _textbook(
@@ -69,10 +82,14 @@ def _textbook(
     product = slope * prev_slope
     grow, shrink = product > 0, product < 0
     step = prev_step.copy()
-    step[grow] = np.minimum(prev_step[grow] * dt(fann_float(params.rprop_increase_factor)),
-                            dt(fann_float(params.rprop_delta_max)))
-    step[shrink] = np.maximum(prev_step[shrink] * dt(fann_float(params.rprop_decrease_factor)),
-                              dt(fann_float(params.rprop_delta_min)))
+    step[grow] = np.minimum(
+        prev_step[grow] * dt(fann_float(params.rprop_increase_factor)),
+        dt(fann_float(params.rprop_delta_max)),
+    )
+    step[shrink] = np.maximum(
+        prev_step[shrink] * dt(fann_float(params.rprop_decrease_factor)),
+        dt(fann_float(params.rprop_delta_min)),
+    )
     delta = np.sign(slope) * step
     if plus:
         worse = error is not None and state.prev_error is not None and error > state.prev_error

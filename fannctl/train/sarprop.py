@@ -47,15 +47,19 @@ def update(
     product = slope * prev_slope
     grow, shrink, flat = product > 0, product < 0, product == 0
     step = np.zeros_like(w)
-    step[grow] = np.minimum(prev_step[grow] * dt(fann_float(params.rprop_increase_factor)),
-                            dt(fann_float(params.rprop_delta_max)))
+    step[grow] = np.minimum(
+        prev_step[grow] * dt(fann_float(params.rprop_increase_factor)),
+        dt(fann_float(params.rprop_delta_max)),
+    )
     small = shrink & (prev_step < threshold)
     large = shrink & ~small
     if small.any():
         draws = (random_source or _default_source)(int(small.sum())).astype(f32)
         noise = (draws * rmse).astype(w.dtype) * noise_scale
         step[small] = prev_step[small] * dt(fann_float(params.rprop_decrease_factor)) + noise
-    step[large] = np.maximum(prev_step[large] * dt(fann_float(params.rprop_decrease_factor)), dt(1e-6))
+    step[large] = np.maximum(
+        prev_step[large] * dt(fann_float(params.rprop_decrease_factor)), dt(1e-6)
+    )
     move = np.where(grow, step, np.where(flat, prev_step, dt(0)))
     w -= np.where(slope < 0, -move, move)
     # Where the product is 0, FANN stores whatever step it last assigned to an

@@ -200,22 +200,3 @@ def test_rprop_sign_flip_moves_weight_forward() -> None:
     )
     rprop.update(w, state, TrainingParams(rprop_variant="irprop-"), 4)
     assert w.tolist() == pytest.approx([0.0, -0.1728])
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("ident", sorted(activations._NE_DERIVATIVE))
-def test_numexpr_path_matches_numpy(ident: int, dtype, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fused numexpr expressions give the numpy functions' numbers, in the same dtype."""
-    rng = np.random.default_rng(ident)
-    t = rng.uniform(-4, 4, (4096, 8)).astype(dtype)
-    s = rng.uniform(0.2, 1.5, 8).astype(dtype)
-    ids = np.full(8, ident)
-    fused_y = activations.value(ids, t)
-    fused_d = activations.derivative(ids, s, fused_y, t)
-    monkeypatch.setattr(activations, "NUMEXPR_MIN_SIZE", 1 << 40)
-    plain_y = activations.value(ids, t)
-    plain_d = activations.derivative(ids, s, plain_y, t)
-    assert fused_y.dtype == plain_y.dtype == dtype and fused_d.dtype == dtype
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(fused_y, plain_y, rtol=tol, atol=tol)
-    np.testing.assert_allclose(fused_d, plain_d, rtol=tol, atol=tol)
