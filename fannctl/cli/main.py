@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from fannctl.cli import cascade, convert, create, info, run, train
+from fannctl.cli import cascade, convert, create, health, info, run, train
 
 app = typer.Typer(
     name="fannctl",
@@ -21,7 +21,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (create, train, run, cascade, convert, info):
+for module in (create, train, run, cascade, convert, info, health):
     module.register(app)
 
 
@@ -33,13 +33,47 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+_THREAD_VARIABLES = (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def _threads(value: int | None) -> None:
+    """Set the BLAS/numexpr thread count before numpy loads (commands import it lazily).
+
+    The default is one thread, like libfann: on a shared machine (CI, cron) a
+    second BLAS thread that has to wait for a busy core stalls every product.
+    """
+    import os
+
+    if value is None:
+        if any(name in os.environ for name in _THREAD_VARIABLES):
+            return
+        value = 1
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = str(max(int(value), 1))
+    # PoCL's CPU device (OpenCL) takes its worker count from these.
+    os.environ.setdefault("POCL_MAX_PTHREAD_COUNT", str(max(int(value), 1)))
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
+    threads: int | None = typer.Option(
+        None,
+        "--threads",
+        envvar="FANNCTL_THREADS",
+        help="Compute threads for BLAS and numexpr (default 1, or what "
+        "OPENBLAS_NUM_THREADS/OMP_NUM_THREADS say).",
+    ),
 ) -> None:
     """FANN-compatible neural networks from the shell."""
+    _threads(threads)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from fannctl import __version__
 from fannctl.cli.main import app
 
-COMMANDS = ("create", "train", "run", "convert", "info")
+COMMANDS = ("create", "train", "run", "cascade", "convert", "info", "health")
 
 
 def _escape(line: str) -> str:

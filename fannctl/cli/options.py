@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -15,9 +16,30 @@ Dtype = Annotated[
     str | None,
     typer.Option("--dtype", help="float32 (FANN's float build, default) or float64."),
 ]
+
+
+def _render_fallbacks(value: str | None) -> str | None:
+    """Device fallbacks become one 'fannctl: warning:' line on stderr (not a Python warning)."""
+    from fannctl.backends import select
+
+    select.fallback_handler = lambda message: print(
+        f"fannctl: warning: {message}", file=sys.stderr, flush=True
+    )
+    return value
+
+
 Device = Annotated[
     str | None,
-    typer.Option("--device", "-d", envvar="FANNCTL_DEVICE", help="Compute device: auto or numpy."),
+    typer.Option(
+        "--device",
+        "-d",
+        envvar="FANNCTL_DEVICE",
+        callback=_render_fallbacks,
+        help="Compute device: auto (default: numpy unless a measured OpenCL device is "
+        "faster), numpy, cl (OpenCL: a GPU if there is one, else the CPU device) or cl:N "
+        "(numbered as `fannctl health` lists them). A failing device falls back to the "
+        "next, down to numpy, with one warning.",
+    ),
 ]
 Output = Annotated[
     str | None,

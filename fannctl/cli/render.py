@@ -127,10 +127,10 @@ class EpochProgress:
         self._task = self._progress.add_task(label, total=total, mse="-")
         self._progress.start()
 
-    def advance(self, epoch: int, result) -> None:
-        self._progress.update(self._task, completed=epoch, mse=f"{result.mse:.6g}")
-
     def report(self, report) -> None:
+        # Driven by report points, not every epoch, so a device can keep the
+        # whole run in one launch between them.
+        self._progress.update(self._task, completed=report.epoch, mse=f"{report.mse:.6g}")
         self._progress.console.print(report_line(report), markup=False)
 
     def close(self) -> None:

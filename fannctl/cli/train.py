@@ -144,14 +144,14 @@ def train(
         on_report = None
         if not quiet:
             on_report = progress.report if progress else render.print_report
+        backend = resolve(device)
         try:
             result = train_mod.train(
                 net,
                 data,
                 config,
-                backend=resolve(device),
+                backend=backend,
                 on_report=on_report,
-                on_epoch=progress.advance if progress else None,
                 test_data=test_data,
             )
         finally:
@@ -170,6 +170,7 @@ def train(
                     "bit_fail": result.bit_fail,
                     "reached": result.reached,
                     "seconds": result.seconds,
+                    "device": backend.name,
                     "history": [r.to_dict() for r in result.history],
                 }
             )

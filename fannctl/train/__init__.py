@@ -47,8 +47,12 @@ class Report:
     test_bit_fail: int | None = None
 
     def to_dict(self) -> dict:
-        out = {"epoch": self.epoch, "mse": self.mse, "bit_fail": self.bit_fail,
-               "seconds": self.seconds}
+        out = {
+            "epoch": self.epoch,
+            "mse": self.mse,
+            "bit_fail": self.bit_fail,
+            "seconds": self.seconds,
+        }
         if self.test_mse is not None:
             out["test_mse"] = self.test_mse
             out["test_bit_fail"] = self.test_bit_fail
@@ -115,7 +119,9 @@ def clear_train_arrays(net: Network) -> None:
     state = net.state
     state.slopes = np.zeros_like(net.weights)
     state.prev_slopes = np.zeros_like(net.weights)
-    zero = fann_float(net.params.rprop_delta_zero) if net.params.training_algorithm == RPROP else 0.0
+    zero = (
+        fann_float(net.params.rprop_delta_zero) if net.params.training_algorithm == RPROP else 0.0
+    )
     state.prev_steps = np.full_like(net.weights, zero)
     if net.params.rprop_variant != "fann":
         state.prev_weight_deltas = np.zeros_like(net.weights)
@@ -149,8 +155,9 @@ def train_epoch(
         quickprop.update(net.weights, net.state, net.params, patterns)
     elif algorithm == SARPROP:
         source = random_source or _stored_generator(net)
-        sarprop.update(net.weights, net.state, net.params, patterns, error=mse,
-                       random_source=source)
+        sarprop.update(
+            net.weights, net.state, net.params, patterns, error=mse, random_source=source
+        )
         net.state.sarprop_epoch += 1
     else:
         raise ParameterError(f"unknown training algorithm {algorithm}")
@@ -206,6 +213,12 @@ def train(
         check_fits(net, test_data, "test data")
     backend = backend or default_backend()
     data = scale_data(net, data.astype(net.dtype))
+    device_run = getattr(backend, "train_run", None)
+    if device_run is not None and on_epoch is None and random_source is None:
+        # A device backend may keep the whole run on the device (None: it declines).
+        result = device_run(net, data, config, on_report=on_report, test_data=test_data)
+        if result is not None:
+            return result
     start = time.perf_counter()
     history: list[Report] = []
     result = EpochResult(0.0, 0)

@@ -321,12 +321,12 @@ def test_subprocess_pipeline_and_exit_codes(tmp_path: Path) -> None:
 
 
 def test_every_command_has_help_with_example() -> None:
-    for command in ("create", "train", "run", "convert", "info"):
+    for command in ("create", "train", "run", "cascade", "convert", "info", "health"):
         result = invoke(command, "--help")
         assert result.exit_code == 0
         assert "Example" in result.stdout, command
     readme = (ROOT / "README.md").read_text()
-    for command in ("create", "train", "run", "convert", "info"):
+    for command in ("create", "train", "run", "cascade", "convert", "info", "health"):
         assert f"fannctl {command}" in readme
 
 

@@ -1,0 +1,437 @@
+"""The OpenCL backend: the numpy backend's numbers, computed on an OpenCL device.
+
+It implements the ``Backend`` protocol (``forward``, ``gradient``, plus
+``activate``) and ``train_run``, which keeps a whole training run on the
+device (``opencl_run`` and ``opencl_train``). Kernels come from ``kernels/*.cl`` through
+``backends.kernels``, built once per device and dtype with
+``-DREAL=float|double``; every kernel takes N networks of one shape at once.
+
+pyopencl is imported lazily, and the device is always picked explicitly
+(never pyopencl's interactive chooser). Every OpenCL failure surfaces as a
+``DeviceError``, which ``backends.select`` turns into a fallback to the next
+device.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from fannctl.backends import kernels
+from fannctl.backends.base import Gradient
+from fannctl.backends.opencl_layout import (
+    MODE_FORWARD,
+    MODE_GRADIENT,
+    MODE_OUTPUTS_ONLY,
+    Layout,
+    hyper_params,
+    int_params,
+    pack_layout,
+    round_up,
+)
+from fannctl.errors import DeviceError
+from fannctl.network import Network
+
+LOCAL = 64  # work-group width over patterns / connections
+PATTERN_BLOCK = 1 << 16  # forward passes are split into blocks of this many patterns
+
+DEVICE_TYPES = {1: "default", 2: "cpu", 4: "gpu", 8: "accelerator", 16: "custom"}
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One OpenCL device as ``health`` lists it (``cl:index``)."""
+
+    index: int
+    name: str
+    kind: str
+    platform: str
+    memory: int
+    double: bool
+    driver: str
+    device: object  # the pyopencl.Device
+
+    def describe(self) -> dict:
+        return {
+            "device": f"cl:{self.index}",
+            "name": self.name,
+            "type": self.kind,
+            "platform": self.platform,
+            "memory_bytes": self.memory,
+            "double": self.double,
+            "driver": self.driver,
+        }
+
+
+def list_devices() -> list[DeviceInfo]:
+    """Every OpenCL device of every platform, numbered in platform order (empty if none).
+
+    Raises DeviceError when pyopencl is missing or the platforms cannot be
+    listed (a broken ICD), so a caller can tell "none" from "cannot look".
+    """
+    try:
+        import pyopencl as cl
+    except ImportError as exc:
+        raise DeviceError(f"pyopencl is not installed ({exc})") from None
+    try:
+        platforms = cl.get_platforms()
+    except cl.Error as exc:
+        if "PLATFORM_NOT_FOUND" in str(exc) or getattr(exc, "code", None) == -1001:
+            return []
+        raise DeviceError(f"cannot list OpenCL platforms: {exc}") from None
+    found = []
+    for platform in platforms:
+        try:
+            devices = platform.get_devices()
+        except cl.Error:
+            continue
+        for device in devices:
+            found.append(
+                DeviceInfo(
+                    index=len(found),
+                    name=device.name.strip(),
+                    kind=DEVICE_TYPES.get(int(device.type) & 0x1F, str(device.type)),
+                    platform=platform.name.strip(),
+                    memory=int(device.global_mem_size),
+                    double="cl_khr_fp64" in device.extensions
+                    or int(getattr(device, "double_fp_config", 0) or 0) != 0,
+                    driver=str(device.driver_version),
+                    device=device,
+                )
+            )
+    return found
+
+
+@contextmanager
+def device_errors(where: str):
+    """Turn pyopencl's exceptions (and its out-of-memory) into DeviceError."""
+    import pyopencl as cl
+
+    try:
+        yield
+    except DeviceError:
+        raise
+    except (cl.Error, MemoryError) as exc:
+        raise DeviceError(f"{where}: {exc}") from None
+
+
+# -- the backend -----------------------------------------------------------------
+
+
+class OpenCLBackend:
+    """Forward, gradient and whole training runs on one OpenCL device."""
+
+    def __init__(self, info: DeviceInfo) -> None:
+        self.info = info
+        self.name = f"cl:{info.index}"
+        self.description = f"{info.name} ({info.platform})"
+        self._context = None
+        self._queue = None
+        self._programs: dict[str, kernels.Program] = {}
+        self._buffers: dict[str, tuple[int, object]] = {}
+        self._layouts: dict[str, object] = {}
+
+    # -- device -------------------------------------------------------------
+    def open(self) -> None:
+        """Create the context and queue on this device (once)."""
+        if self._context is not None:
+            return
+        import pyopencl as cl
+
+        with device_errors(f"{self.name}: cannot open {self.info.name}"):
+            self._context = cl.Context([self.info.device])
+            self._queue = cl.CommandQueue(self._context, self.info.device)
+
+    @property
+    def context(self):
+        self.open()
+        return self._context
+
+    @property
+    def queue(self):
+        self.open()
+        return self._queue
+
+    def supports(self, dtype: np.dtype) -> bool:
+        """Whether this device can compute in ``dtype`` (float64 needs cl_khr_fp64)."""
+        return np.dtype(dtype) == np.float32 or (np.dtype(dtype) == np.float64 and self.info.double)
+
+    def program(self, dtype: np.dtype) -> kernels.Program:
+        """The kernels built for ``dtype``, self-tested on first build."""
+        dtype = np.dtype(dtype)
+        found = self._programs.get(dtype.name)
+        if found is not None:
+            return found
+        if not self.supports(dtype):
+            raise DeviceError(f"{self.name} ({self.info.name}) has no double precision support")
+        real = "float" if dtype == np.float32 else "double"
+        options = f"-DREAL={real}" + (" -DHAVE_DOUBLE" if self.info.double else "")
+        if real == "double":
+            options += " -DREAL_IS_DOUBLE"
+        source = kernels.load(*kernels.PROGRAM_FILES)
+        program = kernels.build(self.context, self.info.device, source, options)
+        self._programs[dtype.name] = program
+        try:
+            from fannctl.backends.opencl_train import self_test
+
+            self_test(self, dtype)
+        except DeviceError:
+            del self._programs[dtype.name]
+            raise
+        return program
+
+    def kernel(self, dtype: np.dtype, name: str):
+        return self.program(dtype).kernel(name)
+
+    # -- buffers ------------------------------------------------------------
+    def buffer(self, slot: str, nbytes: int):
+        """A device buffer of at least ``nbytes`` kept under ``slot`` and reused."""
+        import pyopencl as cl
+
+        nbytes = max(int(nbytes), 16)
+        have = self._buffers.get(slot)
+        if have is not None and have[0] >= nbytes:
+            return have[1]
+        with device_errors(f"{self.name}: cannot allocate {nbytes} bytes"):
+            buf = cl.Buffer(self.context, cl.mem_flags.READ_WRITE, nbytes)
+        self._buffers[slot] = (nbytes, buf)
+        return buf
+
+    def upload(self, slot: str, array: np.ndarray):
+        """Copy ``array`` into the buffer ``slot`` (sized to fit) and return it."""
+        import pyopencl as cl
+
+        array = np.ascontiguousarray(array)
+        buf = self.buffer(slot, array.nbytes)
+        if array.nbytes:
+            with device_errors(f"{self.name}: upload failed"):
+                cl.enqueue_copy(self.queue, buf, array, is_blocking=False)
+        return buf
+
+    def download(self, buf, array: np.ndarray) -> np.ndarray:
+        """Copy the start of ``buf`` into ``array`` (blocking) and return it."""
+        import pyopencl as cl
+
+        if array.nbytes:
+            with device_errors(f"{self.name}: download failed"):
+                cl.enqueue_copy(self.queue, array, buf, is_blocking=True)
+        return array
+
+    def layout(self, net: Network) -> tuple[Layout, object]:
+        """The packed layout of ``net`` and its device buffer (kept per shape)."""
+        import pyopencl as cl
+
+        layout = pack_layout(net)
+        key = layout.key
+        buf = self._layouts.get(key)
+        if buf is None:
+            if len(self._layouts) > 32:
+                self._layouts.clear()
+            with device_errors(f"{self.name}: cannot upload the network layout"):
+                buf = cl.Buffer(
+                    self.context,
+                    cl.mem_flags.READ_ONLY | cl.mem_flags.COPY_HOST_PTR,
+                    hostbuf=layout.packed,
+                )
+            self._layouts[key] = buf
+        return layout, buf
+
+    def run_kernel(self, kernel, global_size: tuple[int, ...], local_size, *args) -> None:
+        """Enqueue ``kernel`` (OpenCL errors become DeviceError)."""
+        import pyopencl as cl
+
+        with device_errors(f"{self.name}: kernel {kernel.function_name} failed"):
+            kernel.set_args(*args)
+            cl.enqueue_nd_range_kernel(self.queue, kernel, global_size, local_size)
+
+    def finish(self) -> None:
+        with device_errors(f"{self.name}: device lost"):
+            self.queue.finish()
+
+    def acc_dtype(self) -> np.dtype:
+        """The accumulator type of the kernels (double where the device has it)."""
+        return np.dtype(np.float64 if self.info.double else np.float32)
+
+    # -- the Backend protocol -------------------------------------------------
+    def _pass(self, net: Network, inputs: np.ndarray, targets: np.ndarray | None, mode: int):
+        """Run pattern_pass for one network; return (layout, buffers, patterns)."""
+        dtype = net.dtype
+        kernel = self.kernel(dtype, "pattern_pass")
+        layout, lay = self.layout(net)
+        P = int(inputs.shape[0])
+        acc = self.acc_dtype()
+        act = self.upload("act", net.activation.astype(np.int32))
+        steep = self.upload("steep", net.steepness.astype(dtype))
+        weights = self.upload("weights", net.weights.astype(dtype, copy=False))
+        x = self.upload("inputs", inputs.astype(dtype, copy=False))
+        y = self.upload("targets", targets.astype(dtype, copy=False)) if targets is not None else x
+        size = layout.T * P * dtype.itemsize
+        values = self.buffer("values", size)
+        sums = self.buffer("sums", size)
+        deltas = self.buffer("deltas", size) if mode != MODE_FORWARD else values
+        psse = self.buffer("pattern_sse", P * acc.itemsize)
+        pbits = self.buffer("pattern_bits", P * 4)
+        out = self.buffer("out", P * layout.n_out * dtype.itemsize)
+        hp = self.upload("hp", hyper_params(net, P))
+        ip = self.upload("ip", int_params(net))
+        self.run_kernel(
+            kernel,
+            (round_up(P, LOCAL), 1),
+            (LOCAL, 1),
+            np.int32(P),
+            np.int32(mode),
+            lay,
+            act,
+            steep,
+            weights,
+            x,
+            y,
+            values,
+            sums,
+            deltas,
+            psse,
+            pbits,
+            out,
+            hp,
+            ip,
+            None,
+        )
+        return (
+            layout,
+            {
+                "values": values,
+                "sums": sums,
+                "deltas": deltas,
+                "pattern_sse": psse,
+                "pattern_bits": pbits,
+                "out": out,
+                "lay": lay,
+            },
+            P,
+        )
+
+    def forward(self, net: Network, inputs: np.ndarray) -> np.ndarray:
+        """Outputs (P, n_out) for inputs (P, n_in), FANN's ``fann_run`` per row."""
+        inputs = np.asarray(inputs)
+        result = np.empty((inputs.shape[0], net.num_output), dtype=net.dtype)
+        for start in range(0, inputs.shape[0], PATTERN_BLOCK):
+            block = inputs[start : start + PATTERN_BLOCK]
+            _, bufs, _ = self._pass(net, block, None, MODE_FORWARD)
+            self.download(bufs["out"], result[start : start + block.shape[0]])
+        return result
+
+    def activate(self, net: Network, inputs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Run the net; the flat activation array A (P, T) and each layer's sums t."""
+        inputs = np.asarray(inputs, dtype=net.dtype)
+        layout, bufs, P = self._pass(net, inputs, None, MODE_FORWARD)
+        values = self.download(bufs["values"], np.empty((layout.T, P), dtype=net.dtype))
+        sums = self.download(bufs["sums"], np.empty((layout.T, P), dtype=net.dtype))
+        acts = np.ascontiguousarray(values.T)
+        ends = layout.layer_ends
+        per_layer = []
+        for index in range(1, len(net.layers)):
+            first = ends[index]
+            per_layer.append(np.ascontiguousarray(sums[first : first + net.layers[index]].T))
+        return acts, per_layer
+
+    def gradient(
+        self,
+        net: Network,
+        inputs: np.ndarray,
+        targets: np.ndarray,
+        slopes: np.ndarray,
+        *,
+        outputs_only: bool = False,
+    ) -> Gradient:
+        """Add the batch's slopes into ``slopes``; return them with the error counts."""
+        mode = MODE_OUTPUTS_ONLY if outputs_only else MODE_GRADIENT
+        layout, bufs, P = self._pass(net, np.asarray(inputs), np.asarray(targets), mode)
+        first = layout.output_con if outputs_only else 0
+        dtype = net.dtype
+        g = self.upload("slopes", slopes.astype(dtype, copy=False))
+        count = layout.W - first
+        if count > 0 and P > 0:
+            self.run_kernel(
+                self.kernel(dtype, "accumulate_slopes"),
+                (round_up(count, LOCAL), 1),
+                (LOCAL, 1),
+                np.int32(P),
+                np.int32(first),
+                bufs["lay"],
+                bufs["values"],
+                bufs["deltas"],
+                g,
+                None,
+            )
+        new = self.download(g, np.empty(layout.W, dtype=dtype))
+        psse = self.download(bufs["pattern_sse"], np.empty(P, dtype=self.acc_dtype()))
+        pbits = self.download(bufs["pattern_bits"], np.empty(P, dtype=np.int32))
+        slopes[...] = new
+        return Gradient(
+            slopes, float(psse.astype(np.float64).sum()), P * layout.n_out, int(pbits.sum())
+        )
+
+    def candidate_epoch(
+        self,
+        sources: np.ndarray,
+        errors: np.ndarray,
+        functions: np.ndarray,
+        steepness: np.ndarray,
+        weights: np.ndarray,
+        slopes: np.ndarray,
+        sse: float,
+    ) -> np.ndarray:
+        """One cascade candidate epoch (FANN's order): add each candidate's slopes
+        into ``slopes`` (C, S + O) and return the scores (C,).
+
+        ``sources`` (P, S) are the non-output neurons' values per pattern,
+        ``errors`` (P, O) the output errors (halved for symmetric outputs, no
+        error function), ``weights`` (C, S + O) each candidate's input then
+        output weights."""
+        dtype = weights.dtype
+        count, width = weights.shape
+        patterns, n_src = sources.shape
+        kernel = self.kernel(dtype, "candidate_epoch")
+        x = self.upload("cand_x", sources.astype(dtype, copy=False))
+        e = self.upload("cand_e", errors.astype(dtype, copy=False))
+        act = self.upload("cand_act", np.asarray(functions, dtype=np.int32))
+        steep = self.upload("cand_steep", np.asarray(steepness, dtype=dtype))
+        w = self.upload("cand_w", weights)
+        g = self.upload("cand_g", slopes.astype(dtype, copy=False).reshape(count, width))
+        scores = self.buffer("cand_scores", count * dtype.itemsize)
+        self.run_kernel(
+            kernel,
+            (round_up(count, LOCAL),),
+            (LOCAL,),
+            np.int32(count),
+            np.int32(patterns),
+            np.int32(n_src),
+            np.int32(width - n_src),
+            x,
+            e,
+            act,
+            steep,
+            w,
+            g,
+            scores,
+            dtype.type(sse),
+        )
+        new = self.download(g, np.empty((count, width), dtype=dtype))
+        result = self.download(scores, np.empty(count, dtype=dtype))
+        slopes.reshape(count, width)[...] = new
+        return result.astype(np.float64)
+
+    # -- whole runs ---------------------------------------------------------------
+    def train_run(self, net, data, config, *, on_report=None, test_data=None):
+        """A whole ``train`` run on this device, or None when this backend cannot do it."""
+        from fannctl.backends.opencl_train import train_run
+
+        return train_run(self, net, data, config, on_report=on_report, test_data=test_data)
+
+    def train_many(self, nets, data, config):
+        """Train N networks of one shape together (one launch computes all of them)."""
+        from fannctl.backends.opencl_train import train_many
+
+        return train_many(self, nets, data, config)

@@ -1,0 +1,387 @@
+"""Device choice and automatic fallback, with each fault injected for real.
+
+Faults: no OpenCL platform (an ICD loader pointed at nothing), a kernel that
+does not build, a kernel that builds but computes wrong (the self-test must
+catch it), out of resources and a lost device in the middle of a run (the
+enqueue raises pyopencl's own errors). Each test checks the numbers that come
+out, the single warning, and which device finished the job.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fannctl.backends import kernels, select
+from fannctl.backends.numpy_backend import NumpyBackend
+from fannctl.data import TrainingData
+from fannctl.errors import DeviceError, ParameterError
+from fannctl.params import algorithm_id
+from fannctl.train import TrainConfig, train
+
+from .conftest import require_opencl
+from .test_opencl_backend import make_data, make_net
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fresh_devices():
+    """Devices reopened (and programs rebuilt) for this test, and again after it."""
+    require_opencl()
+    select.reset()
+    yield
+    select.reset()
+
+
+@pytest.fixture
+def kernel_copy(tmp_path, monkeypatch):
+    """A copy of kernels/ the test may break; FANNCTL_KERNEL_DIR points at it."""
+    folder = tmp_path / "kernels"
+    shutil.copytree(kernels.kernel_dir(), folder)
+    monkeypatch.setenv("FANNCTL_KERNEL_DIR", str(folder))
+    return folder
+
+
+def numpy_run(net, data, config):
+    alone = net.copy()
+    return train(alone, data, config, backend=NumpyBackend()), alone
+
+
+def fallback_messages(caught) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, select.DeviceFallbackWarning)]
+
+
+# -- names --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("numpy", ("numpy", None)),
+        ("AUTO", ("auto", None)),
+        ("cl", ("cl", None)),
+        ("cl:0", ("cl", 0)),
+        (" cl:12 ", ("cl", 12)),
+    ],
+)
+def test_parse_device_names(name, expected):
+    assert select.parse(name) == expected
+
+
+@pytest.mark.parametrize("name", ["gpu", "cl:", "cl:-1", "cl:x", "opencl", "numpy:0"])
+def test_unknown_device_names_are_usage_errors(name):
+    """A typo is exit 2 with the valid names, not a silent numpy run."""
+    with pytest.raises(ParameterError, match="valid: auto, numpy, cl, cl:N"):
+        select.resolve(name)
+
+
+def test_environment_variable_picks_the_device(monkeypatch):
+    monkeypatch.setenv("FANNCTL_DEVICE", "numpy")
+    assert select.resolve().name == "numpy"
+    assert select.resolve(None).name == "numpy"
+
+
+def test_invalid_device_index_names_the_devices_present():
+    """cl:N past the last device is a usage error that lists what exists."""
+    require_opencl()
+    count = len(select.opencl_devices())
+    with pytest.raises(ParameterError, match=r"no OpenCL device cl:\d+; this machine has cl:0"):
+        select.resolve(f"cl:{count}")
+
+
+def test_cl_picks_a_gpu_first_then_cpu():
+    require_opencl()
+    backend = select.resolve("cl")
+    infos = select.opencl_devices()
+    gpus = [info for info in infos if info.kind == "gpu"]
+    expected = gpus[0] if gpus else infos[0]
+    assert backend.name == f"cl:{expected.index}"
+    assert backend._chain[-1].name == "numpy"
+
+
+# -- auto -----------------------------------------------------------------------------
+
+
+def test_auto_keeps_short_runs_on_numpy():
+    """A run numpy finishes in milliseconds never opens a device."""
+    backend = select.resolve("auto")
+    net = make_net("layer", "float32")
+    result = train(net, make_data(), TrainConfig(20, 0.0, 0), backend=backend)
+    assert backend.name == "numpy"
+    assert result.epochs == 20
+
+
+def test_auto_measures_and_picks_the_faster_device():
+    """A long XOR run: the fused kernel beats numpy's per-epoch Python, so auto picks it."""
+    require_opencl()
+    backend = select.resolve("auto")
+    net = make_net("layer", "float32", "sigmoid_symmetric", "sigmoid_symmetric", layers=(2, 3, 1))
+    xor = TrainingData(
+        np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], float),
+        np.array([[-1], [1], [1], [-1]], float),
+    ).astype("float32")
+    config = TrainConfig(max_epochs=30000, desired_error=-1.0, report_every=0)
+    result = train(net, xor, config, backend=backend)
+    assert (
+        backend.measurements["device_epoch_seconds"] < backend.measurements["numpy_epoch_seconds"]
+    )
+    assert backend.name.startswith("cl:")
+    assert result.epochs == 30000
+
+
+# -- faults ---------------------------------------------------------------------------
+
+
+def test_no_platform_falls_back_to_numpy_with_one_warning(tmp_path):
+    """An ICD loader that finds no platform: --device cl warns once and computes with numpy."""
+    net_path = tmp_path / "xor.h5"
+    env_cmd = [sys.executable, "-m", "fannctl"]
+    subprocess.run(
+        [*env_cmd, "create", str(net_path), "--layers", "2,3,1", "--seed", "1", "-q"], check=True
+    )
+    reference = tmp_path / "ref.h5"
+    shutil.copy(net_path, reference)
+    data = str(ROOT / "datasets" / "xor.data")
+    env = {
+        "OCL_ICD_VENDORS": str(tmp_path / "no-vendors"),
+        "OCL_ICD_FILENAMES": "",
+        "PATH": "/usr/bin:/bin",
+    }
+    got = subprocess.run(
+        [*env_cmd, "train", str(net_path), data, "--device", "cl", "--json", "--max-epochs", "50"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    want = subprocess.run(
+        [
+            *env_cmd,
+            "train",
+            str(reference),
+            data,
+            "--device",
+            "numpy",
+            "--json",
+            "--max-epochs",
+            "50",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert got.returncode == 0, got.stderr
+    assert got.stderr.count("OpenCL unavailable") == 1
+    assert "Traceback" not in got.stderr
+    import json
+
+    mine, theirs = json.loads(got.stdout), json.loads(want.stdout)
+    assert mine["device"] == "numpy"
+    assert mine["mse"] == theirs["mse"] and mine["epochs"] == theirs["epochs"]
+
+
+def test_build_failure_falls_back_and_says_why(fresh_devices, kernel_copy):
+    """A kernel that does not compile: DeviceError with the build log, then numpy, same result."""
+    path = kernel_copy / "update.cl"
+    path.write_text(path.read_text().replace("batch_step(int i", "batch_step(int i int j"))
+    backend = select.opencl_backend(0)
+    with pytest.raises(DeviceError, match="build failed") as failure:
+        backend.program(np.float32)
+    assert "build log" in str(failure.value) and "update.cl" in str(failure.value)
+
+    select.reset()
+    net, data = make_net("layer", "float32"), make_data()
+    config = TrainConfig(max_epochs=12, desired_error=0.0, report_every=4)
+    chosen = select.resolve("cl")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = train(net, data, config, backend=chosen)
+        train(net.copy(), data, config, backend=select.resolve("cl"))  # no second warning
+    want, alone = numpy_run(make_net("layer", "float32"), data, config)
+    messages = fallback_messages(caught)
+    assert len(messages) == 1 and "build failed" in messages[0] and "numpy" in messages[0]
+    assert chosen.name == "numpy"
+    assert result.mse == want.mse
+    np.testing.assert_array_equal(net.weights, alone.weights)
+
+
+def test_wrong_result_fails_the_self_test(fresh_devices, kernel_copy):
+    """A kernel that builds but computes a wrong derivative never computes anything."""
+    path = kernel_copy / "activations.cl"
+    text = path.read_text()
+    broken = text.replace("return s * ((REAL)1 - c * c);", "return s * ((REAL)1.5 - c * c);")
+    assert broken != text
+    path.write_text(broken)
+    net, data = make_net("layer", "float32", "sigmoid_symmetric"), make_data()
+    chosen = select.resolve("cl")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outputs = chosen.forward(net, data.inputs)
+    messages = fallback_messages(caught)
+    assert len(messages) == 1 and "self-test" in messages[0]
+    assert chosen.name == "numpy"
+    np.testing.assert_array_equal(outputs, NumpyBackend().forward(net, data.inputs))
+
+
+class _FailingEnqueue:
+    """pyopencl.enqueue_nd_range_kernel that raises a real pyopencl error on call N."""
+
+    def __init__(self, real, error, after: int) -> None:
+        self.real, self.error, self.after, self.calls = real, error, after, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls > self.after:
+            raise self.error
+        return self.real(*args, **kwargs)
+
+
+def _cl_error(kind: str):
+    import pyopencl as cl
+
+    if kind == "out of resources":
+        return cl.MemoryError(
+            cl._cl._ErrorRecord(
+                msg="clEnqueueNDRangeKernel failed: OUT_OF_RESOURCES",
+                code=-5,
+                routine="clEnqueueNDRangeKernel",
+            )
+        )
+    return cl.RuntimeError(
+        cl._cl._ErrorRecord(
+            msg="clEnqueueNDRangeKernel failed: DEVICE_NOT_AVAILABLE",
+            code=-2,
+            routine="clEnqueueNDRangeKernel",
+        )
+    )
+
+
+@pytest.mark.parametrize("kind", ["out of resources", "lost device"])
+@pytest.mark.parametrize("algorithm", ["rprop", "sarprop", "incremental"])
+def test_device_failing_mid_run_finishes_on_numpy(fresh_devices, monkeypatch, kind, algorithm):
+    """The run continues from its last chunk end on numpy: numpy's numbers, one warning."""
+    import pyopencl as cl
+
+    net = make_net("layer", "float64")
+    net.params.training_algorithm = algorithm_id(algorithm)
+    net.params.learning_rate = 0.2
+    net.state.rng_state = np.random.default_rng(3).bit_generator.state
+    data = make_data(dtype="float64")
+    config = TrainConfig(max_epochs=30, desired_error=0.0, report_every=5)
+    want, alone = numpy_run(net, data, config)
+    chosen = select.resolve("cl")
+    chosen.current.program(np.float64)  # built and self-tested before the fault
+    failing = _FailingEnqueue(cl.enqueue_nd_range_kernel, _cl_error(kind), after=3)
+    monkeypatch.setattr(cl, "enqueue_nd_range_kernel", failing)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = train(net, data, config, backend=chosen)
+    messages = fallback_messages(caught)
+    assert failing.calls > 3  # the device did run part of it
+    assert len(messages) == 1 and kind.split()[-1].upper() in messages[0].upper()
+    assert chosen.name == "numpy"
+    assert [r.epoch for r in result.history] == [r.epoch for r in want.history]
+    np.testing.assert_allclose(
+        [r.mse for r in result.history], [r.mse for r in want.history], rtol=1e-10
+    )
+    np.testing.assert_allclose(net.weights, alone.weights, rtol=1e-9, atol=1e-12)
+    if algorithm == "sarprop":
+        assert net.state.rng_state == alone.state.rng_state
+
+
+def test_gradient_fault_repeats_the_call_on_numpy(fresh_devices, monkeypatch):
+    """A failed gradient() leaves the slopes untouched and numpy computes them instead."""
+    import pyopencl as cl
+
+    net, data = make_net("shortcut", "float64"), make_data(dtype="float64")
+    chosen = select.resolve("cl")
+    chosen.current.program(np.float64)
+    monkeypatch.setattr(
+        cl,
+        "enqueue_nd_range_kernel",
+        _FailingEnqueue(cl.enqueue_nd_range_kernel, _cl_error("lost"), 0),
+    )
+    start = np.full(net.weights.size, 0.5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = chosen.gradient(net, data.inputs, data.outputs, start.copy())
+    want = NumpyBackend().gradient(net, data.inputs, data.outputs, start.copy())
+    assert len(fallback_messages(caught)) == 1
+    np.testing.assert_array_equal(got.slopes, want.slopes)
+    assert got.sse == want.sse
+
+
+def test_fallback_handler_replaces_warnings(fresh_devices, kernel_copy, monkeypatch):
+    """The CLI's hook receives the message; nothing goes through warnings then."""
+    (kernel_copy / "fused.cl").write_text("this is not OpenCL C")
+    seen: list[str] = []
+    monkeypatch.setattr(select, "fallback_handler", seen.append)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        select.resolve("cl").forward(make_net("layer", "float32"), make_data().inputs)
+    assert len(seen) == 1 and "build failed" in seen[0]
+    assert fallback_messages(caught) == []
+
+
+def test_double_precision_missing_falls_back(fresh_devices, monkeypatch):
+    """A device without fp64 hands float64 work to numpy (float32 stays on the device)."""
+    backend = select.opencl_backend(0)
+    monkeypatch.setattr(backend, "supports", lambda dtype: np.dtype(dtype) == np.float32)
+    monkeypatch.setattr(backend, "_programs", {})
+    chosen = select.FallbackBackend([backend, NumpyBackend()])
+    net = make_net("layer", "float64")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = chosen.forward(net, make_data(dtype="float64").inputs)
+    assert "double precision" in fallback_messages(caught)[0]
+    np.testing.assert_array_equal(
+        out, NumpyBackend().forward(net, make_data(dtype="float64").inputs)
+    )
+
+
+def test_auto_trains_many_networks_like_numpy_one_by_one():
+    """The swarm's entry point under auto: each network ends as numpy trains it alone."""
+    nets = [make_net("layer", "float64", seed=seed) for seed in range(3)]
+    data = make_data(dtype="float64")
+    config = TrainConfig(max_epochs=10, desired_error=0.0, report_every=0)
+    expected = [numpy_run(net, data, config) for net in nets]
+    backend = select.resolve("auto")
+    results = backend.train_many(nets, data, config)
+    assert backend.name == "numpy"  # ten epochs of a tiny net never open a device
+    for net, result, (want, alone) in zip(nets, results, expected, strict=True):
+        assert result.epochs == want.epochs == 10
+        np.testing.assert_array_equal(net.weights, alone.weights)
+
+
+def test_candidate_epoch_is_none_when_only_numpy_is_left():
+    """Cascade asks the chain; with no device left it gets None and runs its numpy code."""
+    chain = select.FallbackBackend([NumpyBackend()])
+    assert (
+        chain.candidate_epoch(
+            np.zeros((2, 3)), np.zeros((2, 1)), [3], [0.5], np.zeros((1, 4)), np.zeros((1, 4)), 0.0
+        )
+        is None
+    )
+
+
+def test_auto_short_run_never_imports_pyopencl():
+    """Lazy imports: a short auto run (the default) stays free of pyopencl."""
+    code = (
+        "import sys, numpy as np\n"
+        "from fannctl import network\n"
+        "from fannctl.backends import select\n"
+        "from fannctl.data import TrainingData\n"
+        "from fannctl.train import TrainConfig, train\n"
+        "net = network.create([2, 3, 1], rng=np.random.default_rng(1))\n"
+        "data = TrainingData(np.zeros((4, 2)), np.zeros((4, 1)))\n"
+        "train(net, data, TrainConfig(50, 0.0, 0), backend=select.resolve('auto'))\n"
+        "print('pyopencl' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
