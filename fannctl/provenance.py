@@ -40,18 +40,21 @@ def total_epochs(net: Network) -> int:
     return max((int(h.get("epoch", 0)) for h in net.history), default=0)
 
 
-def add_history(net: Network, reports: list, algorithm: str, offset: int) -> None:
+def add_history(
+    net: Network, reports: list, algorithm: str, offset: int, device: str | None = None
+) -> None:
     """Append a run's report points, numbered from the epochs already trained."""
     for report in reports:
-        net.history.append(
-            {
-                "epoch": offset + report.epoch,
-                "mse": float(report.mse),
-                "bit_fail": int(report.bit_fail),
-                "seconds": float(report.seconds),
-                "algorithm": algorithm,
-            }
-        )
+        entry = {
+            "epoch": offset + report.epoch,
+            "mse": float(report.mse),
+            "bit_fail": int(report.bit_fail),
+            "seconds": float(report.seconds),
+            "algorithm": algorithm,
+        }
+        if device is not None:
+            entry["device"] = device
+        net.history.append(entry)
 
 
 def add_cascade_history(net: Network, reports: list, algorithm: str, offset: int) -> None:

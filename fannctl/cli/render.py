@@ -222,7 +222,8 @@ def print_summary(summary: dict) -> None:
     else:
         out.print("training history: none")
     for entry in summary["provenance"][-3:]:
-        out.print(f"provenance: {entry.get('time', '')} {entry.get('command', '')}")
+        device = f" [device {entry['device']}]" if entry.get("device") else ""
+        out.print(f"provenance: {entry.get('time', '')} {entry.get('command', '')}{device}")
 
 
 def cascade_line(report) -> str:

@@ -158,9 +158,16 @@ def train(
             if progress:
                 progress.close()
         provenance.add_history(
-            net, result.history, ALGORITHMS[net.params.training_algorithm], offset
+            net, result.history, ALGORITHMS[net.params.training_algorithm], offset, backend.name
         )
-        provenance.record(net, render.command_line(), data_path, seed=seed, epochs=result.epochs)
+        provenance.record(
+            net,
+            render.command_line(),
+            data_path,
+            seed=seed,
+            epochs=result.epochs,
+            device=backend.name,
+        )
         io.save_network(net, output or net_path)
         if json_out:
             render.emit_json(

@@ -193,7 +193,7 @@ def test_convert_round_trip(xor_net: str, tmp_path: Path) -> None:
 
 
 def test_info_json(xor_net: str) -> None:
-    invoke("train", xor_net, XOR, "--max-epochs", "10", "--quiet")
+    invoke("train", xor_net, XOR, "--max-epochs", "10", "--quiet", "--device", "numpy")
     data = json.loads(invoke("info", xor_net, "--json").stdout)
     assert [layer["neurons"] for layer in data["layers"]] == [2, 3, 1]
     assert data["total_connections"] == 13
@@ -202,6 +202,8 @@ def test_info_json(xor_net: str) -> None:
     assert data["history"][-1]["algorithm"] == "rprop"
     assert data["provenance"][-1]["data_file"] == "xor.data"
     assert len(data["provenance"][-1]["data_sha256"]) == 64
+    # which device trained is recorded (info --json and the history say so)
+    assert data["provenance"][-1]["device"] == data["history"][-1]["device"] == "numpy"
 
 
 def test_scaling_stored_and_applied(tmp_path: Path) -> None:
