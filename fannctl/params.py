@@ -71,8 +71,19 @@ class TrainingParams:
         return ALGORITHMS[self.training_algorithm]
 
     def replace(self, **changes: object) -> TrainingParams:
-        """Return a copy with the given fields changed (None values ignored)."""
+        """Return a copy with the given fields changed (None values ignored).
+
+        The algorithm, error and stop functions may be given by name
+        (``training_algorithm="rprop"``) or by FANN's number.
+        """
         clean = {k: v for k, v in changes.items() if v is not None}
+        for key, lookup in (
+            ("training_algorithm", algorithm_id),
+            ("train_error_function", error_function_id),
+            ("train_stop_function", stop_function_id),
+        ):
+            if key in clean:
+                clean[key] = lookup(clean[key])
         unknown = set(clean) - {f.name for f in dataclasses.fields(self)}
         if unknown:
             raise ParameterError(f"unknown training parameter(s): {sorted(unknown)}")

@@ -106,7 +106,6 @@ def cascade(
         from fannctl import activations, io, provenance, runner
         from fannctl.cascade import CascadeConfig, cascade_train, check_cascadable
         from fannctl.data import check_fits
-        from fannctl.params import algorithm_id, error_function_id, stop_function_id
 
         net = io.open_network(net_path, dtype)
         functions = None
@@ -116,11 +115,9 @@ def cascade(
         if activation_steepnesses is not None:
             steepnesses = [float(s) for s in activation_steepnesses.split(",")]
         net.params = net.params.replace(
-            training_algorithm=None if algorithm is None else algorithm_id(algorithm),
-            train_stop_function=None if stop_function is None else stop_function_id(stop_function),
-            train_error_function=None
-            if error_function is None
-            else error_function_id(error_function),
+            training_algorithm=algorithm,
+            train_stop_function=stop_function,
+            train_error_function=error_function,
             bit_fail_limit=bit_fail_limit,
             learning_rate=learning_rate,
             cascade_output_change_fraction=output_change_fraction,

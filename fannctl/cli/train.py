@@ -95,20 +95,13 @@ def train(
         from fannctl import io, provenance
         from fannctl import train as train_mod
         from fannctl.backends.select import resolve
-        from fannctl.params import (
-            ALGORITHMS,
-            algorithm_id,
-            error_function_id,
-            stop_function_id,
-        )
+        from fannctl.params import ALGORITHMS
 
         net = io.open_network(net_path, dtype)
         net.params = net.params.replace(
-            training_algorithm=None if algorithm is None else algorithm_id(algorithm),
-            train_stop_function=None if stop_function is None else stop_function_id(stop_function),
-            train_error_function=None
-            if error_function is None
-            else error_function_id(error_function),
+            training_algorithm=algorithm,
+            train_stop_function=stop_function,
+            train_error_function=error_function,
             bit_fail_limit=bit_fail_limit,
             learning_rate=learning_rate,
             learning_momentum=momentum,
