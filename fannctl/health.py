@@ -186,7 +186,10 @@ def check(network_files: list[str] | tuple[str, ...] = ()) -> dict:
     report["networks"] = [check_network_file(path) for path in network_files]
     for entry in report["networks"]:
         if not entry["ok"]:
-            problems.append(f"{entry['path']}: {entry['detail']}")
+            detail = str(entry["detail"])
+            # FormatError messages already start with the file name.
+            prefix = "" if detail.startswith(str(entry["path"])) else f"{entry['path']}: "
+            problems.append(f"{prefix}{detail}")
     for name in ("numpy", "numexpr", "h5py", "pyopencl"):
         if report["versions"].get(name) is None:
             problems.append(f"{name} is not installed")

@@ -21,7 +21,7 @@ def info(
         from fannctl import io
         from fannctl.summary import describe
 
-        net = io.load_network(net_path)
+        net = io.open_network(net_path)
         summary = describe(net, net_path, io.detect_format(net_path))
         if json_out:
             render.emit_json(summary)
