@@ -226,21 +226,23 @@ def _per_group(ids: npt.NDArray[np.integer], shape_cols: int):
             yield int(ident), cols
 
 
-def value(ids: npt.NDArray[np.integer], t: Array) -> Array:
-    """Apply each column's activation (``ids`` per column) to ``t``."""
+def value(ids: npt.NDArray[np.integer], t: Array, out: Array | None = None) -> Array:
+    """Apply each column's activation (``ids`` per column) to ``t`` (into ``out``)."""
     ids = np.asarray(ids)
-    out = np.empty_like(t)
+    out = np.empty_like(t) if out is None else out
     with np.errstate(over="ignore", under="ignore"):
         for ident, cols in _per_group(ids, t.shape[-1]):
             out[..., cols] = _VALUE[ident](t[..., cols])
     return out
 
 
-def derivative(ids: npt.NDArray[np.integer], steepness: Array, y: Array, t: Array) -> Array:
+def derivative(
+    ids: npt.NDArray[np.integer], steepness: Array, y: Array, t: Array, out: Array | None = None
+) -> Array:
     """FANN's training derivative per column, given steepness, value and sum."""
     ids = np.asarray(ids)
     steepness = np.asarray(steepness, dtype=t.dtype)
-    out = np.empty_like(t)
+    out = np.empty_like(t) if out is None else out
     for ident, cols in _per_group(ids, t.shape[-1]):
         s = steepness[cols] if steepness.ndim else steepness
         out[..., cols] = _DERIVATIVE[ident](s, y[..., cols], t[..., cols])
