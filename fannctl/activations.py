@@ -208,22 +208,33 @@ def scale_and_clamp(net: Array, steepness: Array) -> Array:
     return t
 
 
+_GROUPS: dict[bytes, list[tuple[int, slice | np.ndarray]]] = {}
+
+
 def _per_group(ids: npt.NDArray[np.integer], shape_cols: int):
-    """Yield (activation id, column selector) for each function used in a layer.
+    """(activation id, column selector) for each function used in a layer.
 
     A function whose columns are contiguous (the usual case, and always so for
     cascade candidates, which are ordered by function) gets a slice, so no copy.
+    Layers are few and small, so the answer is memoised per id sequence.
     """
-    unique = np.unique(ids)
-    if unique.size == 1:
-        yield int(unique[0]), slice(None)
-        return
-    for ident in unique:
-        cols = np.flatnonzero(ids == ident)
-        if cols[-1] - cols[0] + 1 == cols.size:
-            yield int(ident), slice(int(cols[0]), int(cols[-1]) + 1)
-        else:
-            yield int(ident), cols
+    key = np.ascontiguousarray(ids, dtype=np.int64).tobytes()
+    groups = _GROUPS.get(key)
+    if groups is None:
+        groups = []
+        unique = np.unique(ids)
+        for ident in unique:
+            cols = np.flatnonzero(ids == ident)
+            if unique.size == 1:
+                groups.append((int(ident), slice(None)))
+            elif cols[-1] - cols[0] + 1 == cols.size:
+                groups.append((int(ident), slice(int(cols[0]), int(cols[-1]) + 1)))
+            else:
+                groups.append((int(ident), cols))
+        if len(_GROUPS) > 4096:
+            _GROUPS.clear()
+        _GROUPS[key] = groups
+    return groups
 
 
 def value(ids: npt.NDArray[np.integer], t: Array, out: Array | None = None) -> Array:
