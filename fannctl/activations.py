@@ -115,11 +115,16 @@ def activation_name(ident: int) -> str:
 
 
 def _stepwise(t: Array, knots: tuple, levels: tuple, low: float) -> Array:
+    """FANN's piecewise-linear sigmoid, FANN's formula per segment (in double)."""
     v = np.asarray(knots)
     r = np.asarray(levels)
-    k = np.clip(np.searchsorted(v, t, side="right") - 1, 0, 4)
-    inner = ((r[k + 1] - r[k]) * (t - v[k])) / (v[k + 1] - v[k]) + r[k]
-    out = np.where(t < v[0], low, np.where(t >= v[5], 1.0, inner))
+    td = t.astype(np.float64)
+    k = (td >= v[1]).astype(np.intp)  # segment [v_k, v_k+1) for v0 <= t < v5
+    for j in (2, 3, 4):
+        k += td >= v[j]
+    out = ((r[k + 1] - r[k]) * (td - v[k])) / (v[k + 1] - v[k]) + r[k]
+    out[td < v[0]] = low
+    out[td >= v[5]] = 1.0
     return out.astype(t.dtype, copy=False)
 
 
