@@ -118,11 +118,16 @@ def _stepwise(t: Array, knots: tuple, levels: tuple, low: float) -> Array:
     """FANN's piecewise-linear sigmoid, FANN's formula per segment (in double)."""
     v = np.asarray(knots)
     r = np.asarray(levels)
+    # FANN evaluates (r[k+1]-r[k]) and (v[k+1]-v[k]) in double too: same numbers.
+    rise, run = np.diff(r), np.diff(v)
     td = t.astype(np.float64)
     k = (td >= v[1]).astype(np.intp)  # segment [v_k, v_k+1) for v0 <= t < v5
     for j in (2, 3, 4):
         k += td >= v[j]
-    out = ((r[k + 1] - r[k]) * (td - v[k])) / (v[k + 1] - v[k]) + r[k]
+    out = td - np.take(v, k)
+    out *= np.take(rise, k)
+    out /= np.take(run, k)
+    out += np.take(r, k)
     out[td < v[0]] = low
     out[td >= v[5]] = 1.0
     return out.astype(t.dtype, copy=False)

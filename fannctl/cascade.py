@@ -107,6 +107,11 @@ class _Outputs:
         self.first_out = net.layer_first()[-1]
         self.sources = np.ascontiguousarray(acts[:, : self.first_out])
         self.con_start = int(net.first_connection()[self.first_out])
+        out = slice(self.first_out, self.first_out + net.num_output)
+        self.ids = net.activation[out].copy()
+        self.steepness = net.steepness[out].copy()
+        with np.errstate(divide="ignore"):
+            self.limit = (150.0 / self.steepness).astype(net.dtype)
         self.sse = 0.0
         self.mse = 0.0
         self.bit_fail = 0
@@ -114,13 +119,14 @@ class _Outputs:
     def epoch(self, random_source=None) -> float:
         """One output epoch: slopes for the output weights, then the update."""
         net = self.net
-        out = slice(self.first_out, self.first_out + net.num_output)
         block = net.weights[self.con_start :].reshape(net.num_output, self.first_out)
-        t = activations.scale_and_clamp(self.sources @ block.T, net.steepness[out])
-        y = activations.value(net.activation[out], t)
+        t = self.sources @ block.T
+        t *= self.steepness  # FANN's stored sum: s * net, clamped to +-150/s
+        np.clip(t, -self.limit, self.limit, out=t)
+        y = activations.value(self.ids, t)
         err, sse, count, bit_fail = output_errors(net, y, self.targets)
-        grad = error_function(err, net.params.train_error_function)
-        delta = activations.derivative(net.activation[out], net.steepness[out], y, t) * grad
+        delta = activations.derivative(self.ids, self.steepness, y, t)
+        delta *= error_function(err, net.params.train_error_function)
         net.state.slopes[self.con_start :] += (delta.T @ self.sources).ravel()
         self.sse, self.bit_fail = sse, bit_fail
         self.mse = sse / count if count else 0.0
