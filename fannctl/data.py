@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fannctl.errors import ShapeError
+from fannctl.errors import FormatError, ShapeError
 from fannctl.network import Network, Scaling
 
 
@@ -41,6 +41,8 @@ class TrainingData:
 def check_fits(net: Network, data: TrainingData, what: str = "data") -> None:
     """Raise ShapeError naming both sizes when ``data`` does not fit ``net``."""
     name = data.source or what
+    if data.num_patterns == 0:
+        raise FormatError(f"{name}: no patterns")
     if data.num_input != net.num_input or data.num_output != net.num_output:
         raise ShapeError(
             f"{name}: has {data.num_input} inputs and {data.num_output} outputs, "

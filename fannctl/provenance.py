@@ -36,8 +36,11 @@ def record(net: Network, command: str, data_path: str | None = None, **extra: ob
 
 
 def total_epochs(net: Network) -> int:
-    """Epochs trained so far according to the stored history."""
-    return max((int(h.get("epoch", 0)) for h in net.history), default=0)
+    """Epochs trained so far: the history's last report point, or the total a run
+    recorded in its provenance (a run may have reported nothing)."""
+    reported = max((int(h.get("epoch", 0)) for h in net.history), default=0)
+    recorded = max((int(p.get("epochs_total", 0)) for p in net.provenance), default=0)
+    return max(reported, recorded)
 
 
 def add_history(

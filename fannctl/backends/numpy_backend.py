@@ -147,8 +147,8 @@ def _layout_key(net: Network) -> tuple:
         net.network_type,
         net.connection_rate,
         net.weights.size,
-        id(net.num_inputs),
-        id(net.sources),
+        # by content: an in-place edit or a reused address must not hit a stale layout
+        hash(net.num_inputs.tobytes()),
     )
 
 

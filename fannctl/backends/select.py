@@ -361,6 +361,7 @@ class AutoBackend:
                 _AUTO_CHOICES[key] = "numpy"
                 return None
         if not opencl_devices():
+            _AUTO_CHOICES[key] = "numpy"
             return None
         chain = opencl_chain(None)
         if len(chain) < 2:

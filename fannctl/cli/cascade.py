@@ -107,13 +107,16 @@ def cascade(
         from fannctl.cascade import CascadeConfig, cascade_train, check_cascadable
         from fannctl.data import check_fits
 
+        io.check_network_target(output or net_path)
         net = io.open_network(net_path, dtype)
         functions = None
         if activation_functions is not None:
             functions = [activations.activation_id(n) for n in activation_functions.split(",")]
         steepnesses = None
         if activation_steepnesses is not None:
-            steepnesses = [float(s) for s in activation_steepnesses.split(",")]
+            steepnesses = options.parse_float_list(
+                activation_steepnesses, "--activation-steepnesses"
+            )
         net.params = net.params.replace(
             training_algorithm=algorithm,
             train_stop_function=stop_function,
@@ -163,7 +166,12 @@ def cascade(
             )
         provenance.add_cascade_history(net, result.history, net.params.algorithm_name, offset)
         provenance.record(
-            net, render.command_line(), data_path, seed=seed, neurons_added=result.neurons_added
+            net,
+            render.command_line(),
+            data_path,
+            seed=seed,
+            neurons_added=result.neurons_added,
+            epochs_total=offset + result.epochs,
         )
         io.save_network(net, output or net_path)
         payload = {

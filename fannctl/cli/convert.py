@@ -24,6 +24,7 @@ def convert(
     with render.user_errors():
         from fannctl import io
 
+        io.check_network_target(target)
         net = io.open_network(source, dtype)
         io.save_network(net, target)
         render.say(f"wrote {target}", quiet)

@@ -49,6 +49,7 @@ def create(
         from fannctl.errors import ParameterError
         from fannctl.network import build
 
+        io.check_network_target(out)
         if shortcut and connection_rate < 1:
             raise ParameterError("--shortcut and --connection-rate cannot be combined")
         if init not in ("uniform", "widrow"):

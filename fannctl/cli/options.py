@@ -77,4 +77,19 @@ def parse_int_list(text: str, what: str) -> list[int]:
         values = [int(x) for x in text.replace(" ", "").split(",") if x]
     except ValueError:
         raise ParameterError(f"{what} takes comma-separated integers, got {text!r}") from None
+    if not values:
+        raise ParameterError(f"{what} needs at least one number")
+    return values
+
+
+def parse_float_list(text: str, what: str) -> list[float]:
+    """Parse comma-separated numbers such as '0.25,0.5'."""
+    from fannctl.errors import ParameterError
+
+    try:
+        values = [float(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise ParameterError(f"{what} takes comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise ParameterError(f"{what} needs at least one number")
     return values

@@ -97,7 +97,9 @@ def train(
         from fannctl.backends.select import resolve
         from fannctl.params import ALGORITHMS
 
+        io.check_network_target(output or net_path)
         net = io.open_network(net_path, dtype)
+        previous = net.params
         net.params = net.params.replace(
             training_algorithm=algorithm,
             train_stop_function=stop_function,
@@ -118,6 +120,7 @@ def train(
             sarprop_step_error_shift=sarprop_step_error_shift,
             sarprop_temperature=sarprop_temperature,
         )
+        train_mod.start_fresh_if_changed(net, previous)
         columns = None if output_columns is None else output_columns.split(",")
         data = io.load_data(data_path, output_columns=columns, num_outputs=net.num_output)
         data_mod.check_fits(net, data)
@@ -159,6 +162,7 @@ def train(
             data_path,
             seed=seed,
             epochs=result.epochs,
+            epochs_total=offset + result.epochs,
             device=backend.name,
         )
         io.save_network(net, output or net_path)

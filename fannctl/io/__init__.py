@@ -11,6 +11,8 @@ import io
 import os
 from pathlib import Path
 
+import numpy as np
+
 from fannctl.data import TrainingData
 from fannctl.errors import FormatError, ParameterError, ShapeError
 from fannctl.io._files import (
@@ -80,13 +82,27 @@ def load_network(path: PathLike) -> Network:
 def open_network(path: PathLike, dtype: str | None = None) -> Network:
     """Load a network for computing: in ``dtype`` if given, else the file's own.
 
-    An HDF5 file stores its dtype; a ``.net`` file does not, and opens as
-    float32 like FANN's float build (``load_network`` keeps its exact text).
+    An HDF5 file stores its dtype. A ``.net`` file does not: it opens as
+    float32 (FANN's float build) when its numbers are all float32 values, as a
+    float build writes them, and as float64 otherwise, so nothing is rounded.
     """
     net = load_network(path)
     if dtype is None and detect_format(path) == "fann":
-        dtype = "float32"
+        exact = all(
+            np.array_equal(a.astype(np.float32).astype(a.dtype), a)
+            for a in (net.weights, net.steepness)
+        )
+        dtype = "float32" if exact else None
     return net.astype(dtype) if dtype is not None else net
+
+
+def check_network_target(path: PathLike) -> None:
+    """Fail before any work when a network could not be saved at ``path``."""
+    if os.fspath(path) == "-":
+        raise ParameterError("a network cannot be written to stdout; name a .h5 or .net file")
+    network_format(path)
+    if os.path.isdir(path):
+        raise ParameterError(f"{path}: is a directory")
 
 
 def _parse_net_checked(raw: bytes, name: str) -> Network:
@@ -180,6 +196,7 @@ def save_data(data: TrainingData, path: PathLike, exact: bool = False) -> None:
 __all__ = [
     "atomic_write",
     "atomic_write_path",
+    "check_network_target",
     "detect_format",
     "format_net",
     "load_data",

@@ -20,8 +20,8 @@ from fannctl import activations
 from fannctl.backends.base import Backend
 from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import ParameterError
-from fannctl.network import Network
-from fannctl.params import RPROP_VARIANTS, fann_float
+from fannctl.network import Network, TrainState
+from fannctl.params import RPROP_VARIANTS, TrainingParams, fann_float
 from fannctl.train import batch, incremental, quickprop, rprop, sarprop
 
 INCREMENTAL, BATCH, RPROP, QUICKPROP, SARPROP = range(5)
@@ -99,6 +99,19 @@ def check_trainable(net: Network) -> None:
             f"unknown RPROP variant {net.params.rprop_variant!r}; "
             f"valid: {', '.join(RPROP_VARIANTS)}"
         )
+
+
+def start_fresh_if_changed(net: Network, previous: TrainingParams) -> None:
+    """Drop the kept training arrays when the algorithm or RPROP variant changed.
+
+    FANN, within one process, lets a new algorithm read the old one's arrays
+    (QuickProp would take RPROP's step sizes for its previous steps); across
+    files it has no arrays at all. A network file resumed with a different
+    algorithm therefore starts that algorithm afresh.
+    """
+    before = (previous.training_algorithm, previous.rprop_variant)
+    if before != (net.params.training_algorithm, net.params.rprop_variant):
+        net.state = TrainState(rng_state=net.state.rng_state)
 
 
 def prepare_state(net: Network) -> None:
@@ -209,6 +222,11 @@ def train(
     """Train until the desired error or ``max_epochs`` (``fann_train_on_data``)."""
     check_fits(net, data)
     check_trainable(net)
+    if config.max_epochs < 1 or config.report_every < 0:
+        raise ParameterError(
+            f"--max-epochs must be at least 1 and --report-every at least 0 "
+            f"(got {config.max_epochs} and {config.report_every})"
+        )
     if test_data is not None:
         check_fits(net, test_data, "test data")
     backend = backend or default_backend()

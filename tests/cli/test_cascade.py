@@ -340,3 +340,18 @@ def test_help_has_example() -> None:
     result = invoke("cascade", "--help")
     assert result.exit_code == 0
     assert "Example" in result.stdout and "--shortcut" in result.stdout
+
+
+def test_bad_steepness_list_is_one_line(tmp_path) -> None:
+    """A non-number in --activation-steepnesses is a usage error, not a traceback."""
+    from typer.testing import CliRunner
+
+    from fannctl.cli.main import app
+
+    net = str(tmp_path / "s.h5")
+    runner = CliRunner()
+    runner.invoke(app, ["create", net, "--shortcut", "--layers", "2,1", "-q"])
+    result = runner.invoke(app, ["cascade", net, XOR, "--activation-steepnesses", "0.5,abc"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "--activation-steepnesses" in result.stderr

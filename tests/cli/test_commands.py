@@ -367,3 +367,100 @@ def test_csv_training_with_named_output_column(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["reached"] is True
     values = [float(v) for v in invoke("run", net, "-", input="-1 1\n1 1\n").stdout.split()]
     assert values[0] > 0.5 and values[1] < -0.5
+
+
+def test_new_algorithm_starts_from_fresh_arrays(tmp_path: Path) -> None:
+    """Resuming with another algorithm must not read the old one's steps (QuickProp
+    taking RPROP's step sizes as previous steps jumped the error 20x)."""
+    kept, dropped = str(tmp_path / "k.h5"), str(tmp_path / "d.net")
+    invoke(
+        "create",
+        kept,
+        "--layers",
+        "2,3,1",
+        "--hidden-activation",
+        "sigmoid_symmetric",
+        "--output-activation",
+        "sigmoid_symmetric",
+        "--seed",
+        "1",
+        "-q",
+        "--dtype",
+        "float64",
+    )
+    invoke("train", kept, XOR, "-a", "rprop", "--max-epochs", "30", "--desired-error", "0", "-q")
+    invoke("convert", kept, dropped, "-q")  # a .net carries no training arrays
+    args = ["-a", "quickprop", "--max-epochs", "5", "--desired-error", "0", "-q", "--json"]
+    a = json.loads(invoke("train", kept, XOR, *args, "--dtype", "float64").stdout)
+    b = json.loads(invoke("train", dropped, XOR, *args, "--dtype", "float64").stdout)
+    assert a["mse"] == pytest.approx(b["mse"], rel=1e-9)
+
+
+def test_empty_data_is_refused(xor_net: str, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.data"
+    empty.write_text("0 2 1\n")
+    out = tmp_path / "e.h5"
+    result = invoke("train", xor_net, str(empty), "-o", str(out), "-a", "batch")
+    assert result.exit_code == 2
+    assert "no patterns" in result.stderr
+    assert not out.exists()
+
+
+def test_output_name_checked_before_training(xor_net: str, tmp_path: Path) -> None:
+    """A bad --output name fails at once, not after the whole run."""
+    result = invoke("train", xor_net, XOR, "-o", str(tmp_path / "out.txt"), "--report-every", "1")
+    assert result.exit_code == 2
+    assert "Epochs" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("epochs", ["0", "-5"])
+def test_max_epochs_must_be_positive(xor_net: str, epochs: str) -> None:
+    before = Path(xor_net).read_bytes()
+    result = invoke("train", xor_net, XOR, "--max-epochs", epochs)
+    assert result.exit_code == 2
+    assert Path(xor_net).read_bytes() == before
+
+
+def test_unreported_epochs_still_count(xor_net: str) -> None:
+    """--report-every 0 records nothing per epoch, yet later history continues from it."""
+    invoke(
+        "train",
+        xor_net,
+        XOR,
+        "--max-epochs",
+        "50",
+        "--desired-error",
+        "0",
+        "--report-every",
+        "0",
+        "-q",
+    )
+    invoke(
+        "train",
+        xor_net,
+        XOR,
+        "--max-epochs",
+        "5",
+        "--desired-error",
+        "0",
+        "--report-every",
+        "5",
+        "-q",
+    )
+    history = json.loads(invoke("info", xor_net, "--json").stdout)["history"]
+    assert [h["epoch"] for h in history] == [51, 55]
+
+
+def test_convert_keeps_float64_values(tmp_path: Path) -> None:
+    """A float64 network survives .h5 -> .net -> .net -> .h5 without rounding."""
+    h5, net1, net2, back = (str(tmp_path / n) for n in ("a.h5", "a.net", "b.net", "b.h5"))
+    invoke("create", h5, "--layers", "2,3,1", "--seed", "1", "--dtype", "float64", "-q")
+    for src, dst in ((h5, net1), (net1, net2), (net2, back)):
+        assert invoke("convert", src, dst, "-q").exit_code == 0
+    assert Path(net1).read_text() == Path(net2).read_text()
+    from fannctl.io import load_network
+
+    a, b = load_network(h5), load_network(back)
+    assert b.dtype == np.float64
+    np.testing.assert_array_equal(a.weights, b.weights)
