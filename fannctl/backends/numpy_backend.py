@@ -371,20 +371,6 @@ class NumpyBackend:
     name = "numpy"
 
     # -- layout -------------------------------------------------------------
-    def views(self, net: Network) -> list[LayerView]:
-        """The network's layer views (cached per layout)."""
-        return _layout(net).views
-
-    @staticmethod
-    def weight_block(net: Network, view: LayerView) -> np.ndarray:
-        """The layer's weights as a (size, src_count) matrix (a view when dense)."""
-        run = net.weights[view.con_start : view.con_end]
-        if view.dense:
-            return run.reshape(view.size, view.src_count)
-        block = np.zeros((view.size, view.src_count), dtype=net.dtype)
-        block[view.rows, view.cols] = run
-        return block
-
     # -- forward ------------------------------------------------------------
     @staticmethod
     def _run(net: Network, inputs: np.ndarray) -> tuple[_Layout, _Buffers]:

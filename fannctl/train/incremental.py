@@ -22,7 +22,7 @@ def epoch(net: Network, data: TrainingData, backend: Backend) -> tuple[float, in
     dt = net.dtype.type
     rate = dt(fann_float(net.params.learning_rate))
     momentum = dt(fann_float(net.params.learning_momentum))
-    quirk = _sparse_source_quirk(net) if net.is_sparse else None
+    quirk = _Quirk(net) if net.is_sparse else None
     slopes = np.zeros_like(net.weights)
     sse, count, bit_fail = 0.0, 0, 0
     inputs = data.inputs.astype(net.dtype, copy=False)
@@ -59,10 +59,6 @@ class _Quirk:
         # slope for one pattern is the neuron's delta itself.
         self.first_con = first[owners]
         self.first_src = net.sources[self.first_con]
-
-
-def _sparse_source_quirk(net: Network) -> _Quirk:
-    return _Quirk(net)
 
 
 def _sparse_pattern(net, backend, x, y, slopes, quirk):
