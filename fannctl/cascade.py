@@ -25,9 +25,17 @@ from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import ParameterError
 from fannctl.network import SHORTCUT, Network, TrainState
 from fannctl.params import fann_float
-from fannctl.train import QUICKPROP, RPROP, SARPROP, clear_train_arrays, sarprop
-from fannctl.train import quickprop as quickprop_rule
-from fannctl.train import rprop as rprop_rule
+from fannctl.train import (
+    QUICKPROP,
+    RPROP,
+    SARPROP,
+    EpochResult,
+    clear_train_arrays,
+    is_report_point,
+    reached,
+    sarprop,
+    update_weights,
+)
 
 CASCADE_ALGORITHMS = {RPROP: "rprop", QUICKPROP: "quickprop", SARPROP: "sarprop"}
 
@@ -116,58 +124,41 @@ class _Outputs:
         self.mse = 0.0
         self.bit_fail = 0
 
-    def epoch(self, random_source=None) -> float:
-        """One output epoch: slopes for the output weights, then the update."""
+    def forward(self) -> tuple[np.ndarray, np.ndarray]:
+        """The output layer's sums ``t`` and values ``y`` with the current weights."""
         net = self.net
         block = net.weights[self.con_start :].reshape(net.num_output, self.first_out)
         t = self.sources @ block.T
         t *= self.steepness  # FANN's stored sum: s * net, clamped to +-150/s
         np.clip(t, -self.limit, self.limit, out=t)
-        y = activations.value(self.ids, t)
+        return t, activations.value(self.ids, t)
+
+    def epoch(self, random_source=None) -> float:
+        """One output epoch: slopes for the output weights, then the update."""
+        net = self.net
+        t, y = self.forward()
         err, sse, count, bit_fail = output_errors(net, y, self.targets)
         delta = activations.derivative(self.ids, self.steepness, y, t)
         delta *= error_function(err, net.params.train_error_function)
         net.state.slopes[self.con_start :] += (delta.T @ self.sources).ravel()
         self.sse, self.bit_fail = sse, bit_fail
         self.mse = sse / count if count else 0.0
-        _update(
+        update_weights(
             net.weights,
             net.state,
-            net,
+            net.params,
             self.targets.shape[0],
             self.con_start,
-            self.mse,
-            random_source,
+            mse=self.mse,
+            random_source=random_source,
         )
         if net.params.training_algorithm == SARPROP:
             net.state.sarprop_epoch += 1
         return self.mse
 
 
-def _update(
-    weights: np.ndarray,
-    state: TrainState,
-    net: Network,
-    patterns: int,
-    start: int,
-    mse: float,
-    random_source: sarprop.RandomSource | None = None,
-) -> None:
-    algorithm = net.params.training_algorithm
-    if algorithm == RPROP:
-        rprop_rule.update(weights, state, net.params, patterns, start, error=mse)
-    elif algorithm == QUICKPROP:
-        quickprop_rule.update(weights, state, net.params, patterns, start)
-    else:
-        sarprop.update(
-            weights, state, net.params, patterns, start, error=mse, random_source=random_source
-        )
-
-
-def _reached(net: Network, mse: float, bit_fail: int, desired_error: float) -> bool:
-    if net.params.train_stop_function == 1:
-        return bit_fail <= int(desired_error)
-    return mse <= desired_error
+def _reached(net: Network, outputs: _Outputs, desired_error: float) -> bool:
+    return reached(net, EpochResult(outputs.mse, outputs.bit_fail), desired_error)
 
 
 def train_outputs(
@@ -178,13 +169,13 @@ def train_outputs(
     clear_train_arrays(net)
     outputs = _Outputs(net, data)
     initial = outputs.epoch(random_source)
-    if _reached(net, outputs.mse, outputs.bit_fail, desired_error):
+    if _reached(net, outputs, desired_error):
         return 1, outputs
     change = fann_float(p.cascade_output_change_fraction)
     target, backslide, stagnation = 0.0, -1.0e20, p.cascade_max_out_epochs
     for i in range(1, p.cascade_max_out_epochs):
         error = outputs.epoch(random_source)
-        if _reached(net, outputs.mse, outputs.bit_fail, desired_error):
+        if _reached(net, outputs, desired_error):
             return i + 1, outputs
         improvement = initial - error
         if (target >= 0 and (improvement > target or improvement < backslide)) or (
@@ -289,7 +280,9 @@ class Candidates:
         slopes[:, : self.num_in] += in_slopes
         slopes[:, self.num_in :] += out_slopes
         flat = self.weights.reshape(-1)
-        _update(flat, self.state, net, sources.shape[0], 0, mse, random_source)
+        update_weights(
+            flat, self.state, net.params, sources.shape[0], mse=mse, random_source=random_source
+        )
         return int(np.argmax(self.scores))
 
 
@@ -299,9 +292,8 @@ def train_candidates(
     """FANN's ``fann_train_candidates``: epochs until the best score stagnates."""
     p = net.params
     sources = outputs.sources
-    errors = data.outputs - _current_outputs(net, outputs)
-    symmetric = np.array([activations.is_symmetric(i) for i in net.output_activation()])
-    errors[:, symmetric] /= 2.0
+    # The candidates correlate with the plain (halved) error, no error function.
+    errors = output_errors(net, outputs.forward()[1], data.outputs)[0]
     errors_t = np.ascontiguousarray(errors.T)
     sse = outputs.sse
     change = fann_float(p.cascade_candidate_change_fraction)
@@ -319,13 +311,6 @@ def train_candidates(
         if i >= stagnation and i >= p.cascade_min_cand_epochs:
             return i + 1, best
     return p.cascade_max_cand_epochs, best
-
-
-def _current_outputs(net: Network, outputs: _Outputs) -> np.ndarray:
-    out = slice(outputs.first_out, outputs.first_out + net.num_output)
-    block = net.weights[outputs.con_start :].reshape(net.num_output, outputs.first_out)
-    t = activations.scale_and_clamp(outputs.sources @ block.T, net.steepness[out])
-    return activations.value(net.activation[out], t)
 
 
 def install_candidate(net: Network, pool: Candidates, best: int, fix_quirks: bool) -> None:
@@ -380,19 +365,18 @@ def cascade_train(
     start = time.perf_counter()
     history: list[CascadeReport] = []
     total_epochs = 0
-    reached = False
+    done = False
     added = 0
     for i in range(1, config.max_neurons + 1):
         epochs, outputs = train_outputs(net, data, config.desired_error, random_source)
         total_epochs += epochs
-        reached = _reached(net, outputs.mse, outputs.bit_fail, config.desired_error)
-        every = config.neurons_between_reports
-        if every and (i % every == 0 or i == config.max_neurons or i == 1 or reached):
+        done = _reached(net, outputs, config.desired_error)
+        if is_report_point(i, config.neurons_between_reports, config.max_neurons, done):
             report = _report(net, i - 1, outputs, total_epochs, start)
             history.append(report)
             if on_report is not None:
                 on_report(report)
-        if reached:
+        if done:
             break
         pool = Candidates(net, uniform or rng.random)
         epochs, best = train_candidates(net, data, outputs, pool, random_source)
@@ -401,12 +385,12 @@ def cascade_train(
         added += 1
     epochs, outputs = train_outputs(net, data, 0.0, random_source)
     total_epochs += epochs
-    final = _reached(net, outputs.mse, outputs.bit_fail, config.desired_error)
+    final = _reached(net, outputs, config.desired_error)
     return CascadeResult(
         added,
         outputs.mse,
         outputs.bit_fail,
-        reached or final,
+        done or final,
         total_epochs,
         time.perf_counter() - start,
         history,

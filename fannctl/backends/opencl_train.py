@@ -47,7 +47,7 @@ def run_chunks(
     network holds the state of the last chunk end).
     """
     from fannctl.runner import test
-    from fannctl.train import EpochResult, Report, TrainResult
+    from fannctl.train import EpochResult, Report, TrainResult, is_report_point
 
     start = time.perf_counter()
     history: list[Report] = []
@@ -71,7 +71,7 @@ def run_chunks(
             advance = on_fault(exc)
             continue
         epoch += ran
-        if every and (epoch % every == 0 or epoch == config.max_epochs or epoch == 1 or done):
+        if is_report_point(epoch, every, config.max_epochs, done):
             report = Report(epoch, result.mse, result.bit_fail, time.perf_counter() - start)
             if test_data is not None:
                 report.test_mse, report.test_bit_fail = test(net, test_data, backend=test_backend)

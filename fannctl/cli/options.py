@@ -71,25 +71,22 @@ def parse_pair(text: str | None, what: str) -> tuple[float, float] | None:
 
 
 def parse_int_list(text: str, what: str) -> list[int]:
-    from fannctl.errors import ParameterError
-
-    try:
-        values = [int(x) for x in text.replace(" ", "").split(",") if x]
-    except ValueError:
-        raise ParameterError(f"{what} takes comma-separated integers, got {text!r}") from None
-    if not values:
-        raise ParameterError(f"{what} needs at least one number")
-    return values
+    """Parse comma-separated integers such as '2,3,1'."""
+    return _parse_list(text, what, int, "integers")
 
 
 def parse_float_list(text: str, what: str) -> list[float]:
     """Parse comma-separated numbers such as '0.25,0.5'."""
+    return _parse_list(text, what, float, "numbers")
+
+
+def _parse_list(text: str, what: str, kind: type, noun: str) -> list:
     from fannctl.errors import ParameterError
 
     try:
-        values = [float(x) for x in text.replace(" ", "").split(",") if x]
+        values = [kind(x) for x in text.replace(" ", "").split(",") if x]
     except ValueError:
-        raise ParameterError(f"{what} takes comma-separated numbers, got {text!r}") from None
+        raise ParameterError(f"{what} takes comma-separated {noun}, got {text!r}") from None
     if not values:
         raise ParameterError(f"{what} needs at least one number")
     return values

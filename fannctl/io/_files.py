@@ -37,31 +37,31 @@ def display_name(path: PathLike) -> str:
     return STDIN_NAME if text == "-" else str(text)
 
 
+@contextlib.contextmanager
+def _reading(path: PathLike):
+    """Turn an OS error while reading ``path`` into one-line FannctlError."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise FannctlError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FannctlError(f"{path}: is a directory, not a file") from None
+    except OSError as error:
+        raise FannctlError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
 def read_bytes(path: PathLike) -> bytes:
     """Read a whole file (``-`` = stdin); raise FannctlError with one line on failure."""
     if os.fspath(path) == "-":
         return sys.stdin.buffer.read()
-    try:
+    with _reading(path):
         return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise FannctlError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FannctlError(f"{path}: is a directory, not a file") from None
-    except OSError as error:
-        raise FannctlError(f"{path}: cannot read: {error.strerror or error}") from None
 
 
 def read_head(path: PathLike, size: int = 8) -> bytes:
     """Read the first ``size`` bytes of a file (for telling formats apart)."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(size)
-    except FileNotFoundError:
-        raise FannctlError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FannctlError(f"{path}: is a directory, not a file") from None
-    except OSError as error:
-        raise FannctlError(f"{path}: cannot read: {error.strerror or error}") from None
+    with _reading(path), open(path, "rb") as handle:
+        return handle.read(size)
 
 
 def gunzip_if_needed(data: bytes, name: str) -> bytes:

@@ -159,22 +159,41 @@ def train_epoch(
     targets = data.outputs.astype(net.dtype, copy=False)
     grad = backend.gradient(net, inputs, targets, net.state.slopes)
     mse = _mse(grad.sse, grad.count)
-    patterns = data.num_patterns
-    if algorithm == BATCH:
-        batch.update(net.weights, net.state, net.params, patterns)
-    elif algorithm == RPROP:
-        rprop.update(net.weights, net.state, net.params, patterns, error=mse)
-    elif algorithm == QUICKPROP:
-        quickprop.update(net.weights, net.state, net.params, patterns)
-    elif algorithm == SARPROP:
-        source = random_source or _stored_generator(net)
-        sarprop.update(
-            net.weights, net.state, net.params, patterns, error=mse, random_source=source
-        )
+    source = random_source
+    if algorithm == SARPROP and source is None:
+        source = _stored_generator(net)
+    update_weights(
+        net.weights, net.state, net.params, data.num_patterns, mse=mse, random_source=source
+    )
+    if algorithm == SARPROP:
         net.state.sarprop_epoch += 1
+    return EpochResult(mse, grad.bit_fail)
+
+
+def update_weights(
+    weights: np.ndarray,
+    state: TrainState,
+    params: TrainingParams,
+    patterns: int,
+    start: int = 0,
+    *,
+    mse: float = 0.0,
+    random_source: sarprop.RandomSource | None = None,
+) -> None:
+    """One step of the batch-family rule ``params`` names, on ``weights[start:]``."""
+    algorithm = params.training_algorithm
+    if algorithm == BATCH:
+        batch.update(weights, state, params, patterns, start)
+    elif algorithm == RPROP:
+        rprop.update(weights, state, params, patterns, start, error=mse)
+    elif algorithm == QUICKPROP:
+        quickprop.update(weights, state, params, patterns, start)
+    elif algorithm == SARPROP:
+        sarprop.update(
+            weights, state, params, patterns, start, error=mse, random_source=random_source
+        )
     else:
         raise ParameterError(f"unknown training algorithm {algorithm}")
-    return EpochResult(mse, grad.bit_fail)
 
 
 def _mse(sse: float, count: int) -> float:
@@ -199,6 +218,11 @@ def seed_generator(net: Network, seed: int | None) -> None:
     """Seed the generator SARPROP's random term draws from."""
     if seed is not None:
         net.state.rng_state = np.random.default_rng(seed).bit_generator.state
+
+
+def is_report_point(step: int, every: int, last: int, done: bool) -> bool:
+    """FANN's report points: the first step, every N-th, the last, and the stop."""
+    return bool(every) and (step % every == 0 or step == last or step == 1 or done)
 
 
 def reached(net: Network, result: EpochResult, desired_error: float) -> bool:
@@ -247,8 +271,7 @@ def train(
         done = reached(net, result, config.desired_error)
         if on_epoch is not None:
             on_epoch(epoch, result)
-        every = config.report_every
-        if every and (epoch % every == 0 or epoch == config.max_epochs or epoch == 1 or done):
+        if is_report_point(epoch, config.report_every, config.max_epochs, done):
             report = Report(epoch, result.mse, result.bit_fail, time.perf_counter() - start)
             if test_data is not None:
                 from fannctl.runner import test
