@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import platform
+import sys
 
 import numpy as np
 
@@ -70,3 +71,21 @@ def describe() -> str:
     """The environment as a few printable lines."""
     env = environment()
     return "\n".join(f"# {k}: {v}" for k, v in env.items())
+
+
+def set_threads(threads: int | None):
+    """Limit BLAS and numexpr threads (0 or None leaves the environment's choice).
+
+    Returns the threadpoolctl limiter to keep alive, or None.
+    """
+    if not threads:
+        return None
+    import numexpr
+
+    numexpr.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        print("# threadpoolctl not installed: BLAS threads not limited", file=sys.stderr)
+        return None
+    return threadpool_limits(limits=threads)

@@ -212,21 +212,6 @@ def render(results: list[dict]) -> str:
     return "\n".join(rows)
 
 
-def set_threads(threads: int | None):
-    """Limit BLAS and numexpr threads (None leaves the environment's choice)."""
-    if threads is None:
-        return None
-    import numexpr
-
-    numexpr.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        print("# threadpoolctl not installed: BLAS threads not limited", file=sys.stderr)
-        return None
-    return threadpool_limits(limits=threads)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few neurons, one repeat (smoke)")
@@ -250,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         if name not in WORKLOADS:
             raise SystemExit(f"unknown workload {name!r}; valid: {', '.join(WORKLOADS)}")
     repeats = args.repeats or (1 if args.quick else 3)
-    limits = set_threads(args.threads)
+    limits = benchenv.set_threads(args.threads)
     env = benchenv.environment()
     env["loadavg_start"] = os.getloadavg()
     if not args.json:

@@ -53,9 +53,8 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 import benchenv  # noqa: E402
-import fannfiles  # noqa: E402
 
-from fannctl import network  # noqa: E402
+from fannctl import io, network  # noqa: E402
 from fannctl.data import TrainingData  # noqa: E402
 from fannctl.params import algorithm_id  # noqa: E402
 from fannctl.runner import test as test_data  # noqa: E402
@@ -178,18 +177,17 @@ def bench_job(
     exe: Path, tmp: Path, work: Workload, algorithm: str, epochs: int, repeats: int, seed: int
 ) -> dict:
     """All repeats of one (workload, algorithm), interleaving the two engines."""
-    data = fannfiles.load_data(DATASETS / f"{work.name}.train.gz")
+    data = io.load_data(DATASETS / f"{work.name}.train.gz").astype(np.float32)
     data_file = tmp / f"{work.name}.data"
     if not data_file.exists():
-        fannfiles.write_data(data, data_file)
+        io.save_data(data, data_file, exact=True)
     # warm-up: imports, caches, BLAS threads, on a throwaway net
     train_epoch(build_net(work, algorithm, seed), data)
     runs: dict[str, list[dict]] = {"libfann": [], "fannctl": []}
-    writer = ""
     for rep in range(repeats):
         net = build_net(work, algorithm, seed + rep)
         net_file = tmp / f"{work.name}-{algorithm}-{rep}.net"
-        writer = fannfiles.save_network(net, net_file)
+        io.save_network(net, net_file)
         order = ("libfann", "fannctl") if rep % 2 == 0 else ("fannctl", "libfann")
         for engine in order:
             if engine == "libfann":
@@ -202,7 +200,6 @@ def bench_job(
         "epochs": epochs,
         "layers": list(work.layers),
         "repeats": repeats,
-        "net_writer": writer,
     }
     for engine, engine_runs in runs.items():
         speeds = [r["epochs_per_s"] for r in engine_runs]
@@ -284,21 +281,6 @@ def use_backend_file(path: Path) -> None:
     fannctl.backends.numpy_backend = module
 
 
-def set_threads(threads: int | None):
-    """Limit BLAS and numexpr threads (0 or None leaves the environment's choice)."""
-    if not threads:
-        return None
-    import numexpr
-
-    numexpr.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        print("# threadpoolctl not installed: BLAS threads not limited", file=sys.stderr)
-        return None
-    return threadpool_limits(limits=threads)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few epochs, one repeat (CI smoke)")
@@ -327,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     jobs = parse_workloads(args.workloads)
     repeats = args.repeats or (1 if args.quick else 5)
-    limits = set_threads(args.threads)
+    limits = benchenv.set_threads(args.threads)
     env = benchenv.environment()
     env["backend_file"] = str(args.backend_file) if args.backend_file else None
     env["loadavg_start"] = os.getloadavg()
