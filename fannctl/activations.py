@@ -11,8 +11,6 @@ which FANN gets wrong, is done right here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import numpy.typing as npt
 
@@ -114,98 +112,189 @@ def activation_name(ident: int) -> str:
     return NAMES[int(ident)]
 
 
-def _stepwise(t: Array, knots: tuple, levels: tuple, low: float) -> Array:
-    """FANN's piecewise-linear sigmoid, FANN's formula per segment (in double)."""
-    v = np.asarray(knots)
-    r = np.asarray(levels)
-    # FANN evaluates (r[k+1]-r[k]) and (v[k+1]-v[k]) in double too: same numbers.
-    rise, run = np.diff(r), np.diff(v)
-    td = t.astype(np.float64)
-    k = (td >= v[1]).astype(np.intp)  # segment [v_k, v_k+1) for v0 <= t < v5
-    for j in (2, 3, 4):
-        k += td >= v[j]
-    out = td - np.take(v, k)
-    out *= np.take(rise, k)
-    out /= np.take(run, k)
-    out += np.take(r, k)
-    out[td < v[0]] = low
-    out[td >= v[5]] = 1.0
-    return out.astype(t.dtype, copy=False)
-
-
-def _sigmoid(t: Array) -> Array:
-    return 1.0 / (1.0 + np.exp(-2.0 * t))
-
-
-def _sigmoid_symmetric(t: Array) -> Array:
-    return 2.0 / (1.0 + np.exp(-2.0 * t)) - 1.0
-
-
-_VALUE: dict[int, Callable[[Array], Array]] = {
-    LINEAR: lambda t: t,
-    THRESHOLD: lambda t: np.where(t < 0, 0.0, 1.0).astype(t.dtype),
-    THRESHOLD_SYMMETRIC: lambda t: np.where(t < 0, -1.0, 1.0).astype(t.dtype),
-    SIGMOID: _sigmoid,
-    SIGMOID_STEPWISE: lambda t: _stepwise(t, _KNOTS_SIGMOID, _LEVELS_SIGMOID, 0.0),
-    SIGMOID_SYMMETRIC: _sigmoid_symmetric,
-    SIGMOID_SYMMETRIC_STEPWISE: lambda t: _stepwise(t, _KNOTS, _LEVELS_SYMMETRIC, -1.0),
-    GAUSSIAN: lambda t: np.exp(-t * t),
-    GAUSSIAN_SYMMETRIC: lambda t: 2.0 * np.exp(-t * t) - 1.0,
-    GAUSSIAN_STEPWISE: lambda t: np.zeros_like(t),
-    ELLIOT: lambda t: (t / 2.0) / (1.0 + np.abs(t)) + 0.5,
-    ELLIOT_SYMMETRIC: lambda t: t / (1.0 + np.abs(t)),
-    LINEAR_PIECE: lambda t: np.clip(t, 0.0, 1.0),
-    LINEAR_PIECE_SYMMETRIC: lambda t: np.clip(t, -1.0, 1.0),
-    SIN_SYMMETRIC: np.sin,
-    COS_SYMMETRIC: np.cos,
-    SIN: lambda t: np.sin(t) / 2.0 + 0.5,
-    COS: lambda t: np.cos(t) / 2.0 + 0.5,
-    RELU: lambda t: np.maximum(t, 0.0),
-    LEAKY_RELU: lambda t: np.where(t < 0, 0.01 * t, t),
-}
-
-
 # FANN clips y with float constants (0.01f, 0.99f, 0.98f) in both builds.
 _F001, _F099, _F098 = (float(np.float32(x)) for x in (0.01, 0.99, 0.98))
 
 
-def _sigmoid_derivative(s: Array, y: Array, t: Array) -> Array:
-    y = np.clip(y, _F001, _F099)
-    return 2.0 * s * y * (1.0 - y)
+# -- evaluation -------------------------------------------------------------------
+#
+# Each function is written as in-place ufunc steps into the caller's arrays, in
+# FANN's order of operations (every step's rounding is the one the plain
+# formula in the comment makes; tests/core/test_activations.py holds the plain
+# formulas and checks these against them bit for bit). ``t`` and ``out`` must
+# not overlap; ``s`` broadcasts against ``out``; scratch is an array of out's
+# shape and dtype (allocated when not given).
 
 
-def _symmetric_derivative(s: Array, y: Array, t: Array) -> Array:
-    y = np.clip(y, -_F098, _F098)
-    return s * (1.0 - y * y)
+def _stepwise_table(knots: tuple, levels: tuple, low: float) -> dict:
+    """Per-segment tables, with the two flat ends as segments of their own."""
+    v, r = np.asarray(knots), np.asarray(levels)
+    # FANN evaluates (r[k+1]-r[k]) and (v[k+1]-v[k]) in double: same numbers.
+    return {
+        "knots": v,
+        # float32 sums compare with the knots in double; x >= v exactly when x >=
+        # the smallest float32 not below v, so float32 sums compare in float32.
+        "knots32": np.array(
+            [
+                np.nextafter(np.float32(k), np.float32(np.inf))
+                if np.float32(k) < k
+                else np.float32(k)
+                for k in knots
+            ],
+            dtype=np.float32,
+        ),
+        "start": np.concatenate([[v[0]], v[:-1], [v[-1]]]),
+        "rise": np.concatenate([[0.0], r[1:] - r[:-1], [0.0]]),
+        "run": np.concatenate([[1.0], v[1:] - v[:-1], [1.0]]),
+        "level": np.concatenate([[low], r[:-1], [1.0]]),
+    }
 
 
-def _constant_steepness(s: Array, y: Array, t: Array) -> Array:
-    return np.broadcast_to(s, np.broadcast_shapes(np.shape(s), y.shape)) * np.ones_like(y)
-
-
-_DERIVATIVE: dict[int, Callable[[Array, Array, Array], Array]] = {
-    LINEAR: _constant_steepness,
-    THRESHOLD: lambda s, y, t: np.zeros_like(y),
-    THRESHOLD_SYMMETRIC: lambda s, y, t: np.zeros_like(y),
-    SIGMOID: _sigmoid_derivative,
-    SIGMOID_STEPWISE: _sigmoid_derivative,
-    SIGMOID_SYMMETRIC: _symmetric_derivative,
-    SIGMOID_SYMMETRIC_STEPWISE: _symmetric_derivative,
-    GAUSSIAN: lambda s, y, t: -2.0 * t * y * s * s,
-    GAUSSIAN_SYMMETRIC: lambda s, y, t: -2.0 * t * (y + 1.0) * s * s,
-    GAUSSIAN_STEPWISE: lambda s, y, t: np.zeros_like(y),
-    ELLIOT: lambda s, y, t: s * 1.0 / (2.0 * (1.0 + np.abs(t)) * (1.0 + np.abs(t))),
-    ELLIOT_SYMMETRIC: lambda s, y, t: s * 1.0 / ((1.0 + np.abs(t)) * (1.0 + np.abs(t))),
-    LINEAR_PIECE: _constant_steepness,
-    LINEAR_PIECE_SYMMETRIC: _constant_steepness,
-    SIN_SYMMETRIC: lambda s, y, t: s * np.cos(s * t),
-    COS_SYMMETRIC: lambda s, y, t: -s * np.sin(s * t),
-    SIN: lambda s, y, t: s * np.cos(s * t) / 2.0,
-    COS: lambda s, y, t: -s * np.sin(s * t) / 2.0,
-    # FANN's ReLU derivative tests y < 0, never true; the right one tests t.
-    RELU: lambda s, y, t: np.where(t > 0, s, 0.0 * s) * np.ones_like(y),
-    LEAKY_RELU: lambda s, y, t: np.where(t < 0, 0.01 * s, s) * np.ones_like(y),
+_STEPWISE_TABLES = {
+    SIGMOID_STEPWISE: _stepwise_table(_KNOTS_SIGMOID, _LEVELS_SIGMOID, 0.0),
+    SIGMOID_SYMMETRIC_STEPWISE: _stepwise_table(_KNOTS, _LEVELS_SYMMETRIC, -1.0),
 }
+
+
+def _stepwise_into(t: Array, ident: int, out: Array) -> None:
+    """FANN's piecewise-linear sigmoid: (dr*(x-v))/dv + r on x's segment, in double.
+
+    Segment k (0..6) is the number of knots at or below t; segments 0 and 6 are
+    the flat ends, computed at the clipped x as 0/1 + low and 0/1 + 1.
+    """
+    if t.ndim == 2 and not t.flags.c_contiguous and t.T.flags.c_contiguous:
+        _stepwise_into(t.T, ident, out.T)  # elementwise: work in memory order
+        return
+    table = _STEPWISE_TABLES[ident]
+    v = table["knots"]
+    knots = table["knots32"] if t.dtype == np.float32 else v
+    k = np.greater_equal(t, knots[0]).view(np.int8).copy()
+    for knot in knots[1:]:
+        np.add(k, t >= knot, out=k, casting="unsafe")  # int8 sums: a third of intp's cost
+    k = k.astype(np.intp)
+    x = np.clip(t, v[0], v[-1], dtype=np.float64)
+    x -= np.take(table["start"], k)
+    x *= np.take(table["rise"], k)
+    x /= np.take(table["run"], k)
+    x += np.take(table["level"], k)
+    out[...] = x
+
+
+def value_into(ident: int, t: Array, out: Array, scratch: Array | None = None) -> None:
+    """Write activation ``ident`` of ``t`` into ``out`` (FANN's value)."""
+    if ident in (SIGMOID, SIGMOID_SYMMETRIC):  # 1/(1+exp(-2t)), 2/(1+exp(-2t))-1
+        np.multiply(t, -2.0, out=out)
+        np.exp(out, out=out)
+        np.add(out, 1.0, out=out)
+        if ident == SIGMOID:
+            np.divide(1.0, out, out=out)
+        else:
+            np.divide(2.0, out, out=out)
+            np.subtract(out, 1.0, out=out)
+    elif ident in (GAUSSIAN, GAUSSIAN_SYMMETRIC):  # exp(-t*t), 2*exp(-t*t)-1
+        np.negative(t, out=out)
+        np.multiply(out, t, out=out)
+        np.exp(out, out=out)
+        if ident == GAUSSIAN_SYMMETRIC:
+            np.multiply(out, 2.0, out=out)
+            np.subtract(out, 1.0, out=out)
+    elif ident in (ELLIOT, ELLIOT_SYMMETRIC):  # (t/2)/(1+|t|)+0.5, t/(1+|t|)
+        w = np.empty_like(out) if scratch is None else scratch
+        np.absolute(t, out=w)
+        np.add(w, 1.0, out=w)
+        if ident == ELLIOT:
+            np.divide(t, 2.0, out=out)
+            np.divide(out, w, out=out)
+            np.add(out, 0.5, out=out)
+        else:
+            np.divide(t, w, out=out)
+    elif ident in (SIN_SYMMETRIC, SIN):  # sin(t), sin(t)/2+0.5
+        np.sin(t, out=out)
+        if ident == SIN:
+            np.divide(out, 2.0, out=out)
+            np.add(out, 0.5, out=out)
+    elif ident in (COS_SYMMETRIC, COS):  # cos(t), cos(t)/2+0.5
+        np.cos(t, out=out)
+        if ident == COS:
+            np.divide(out, 2.0, out=out)
+            np.add(out, 0.5, out=out)
+    elif ident in _STEPWISE_TABLES:
+        _stepwise_into(t, ident, out)
+    elif ident == LINEAR:
+        out[...] = t
+    elif ident in (THRESHOLD, THRESHOLD_SYMMETRIC):  # t < 0 ? low : 1
+        out.fill(1.0)
+        np.copyto(out, 0.0 if ident == THRESHOLD else -1.0, where=t < 0)
+    elif ident == LINEAR_PIECE:
+        np.clip(t, 0.0, 1.0, out=out)
+    elif ident == LINEAR_PIECE_SYMMETRIC:
+        np.clip(t, -1.0, 1.0, out=out)
+    elif ident == RELU:
+        np.maximum(t, 0.0, out=out)
+    elif ident == LEAKY_RELU:  # t < 0 ? 0.01 t : t
+        np.multiply(t, 0.01, out=out)
+        np.copyto(out, t, where=t >= 0)
+    else:  # GAUSSIAN_STEPWISE: FANN never implemented it and gives 0
+        out.fill(0.0)
+
+
+def derivative_into(
+    ident: int, s: Array, y: Array, t: Array, out: Array, scratch: Array | None = None
+) -> None:
+    """Write FANN's training derivative of ``ident`` into ``out``, given the
+    steepness ``s``, the value ``y`` and the sum ``t``."""
+    if ident in (SIGMOID, SIGMOID_STEPWISE):  # 2 s y' (1-y'), y' = clip(y, 0.01f, 0.99f)
+        w = np.empty_like(out) if scratch is None else scratch
+        np.clip(y, _F001, _F099, out=w)
+        np.multiply(2.0 * s, w, out=out)
+        np.subtract(1.0, w, out=w)
+        np.multiply(out, w, out=out)
+    elif ident in (SIGMOID_SYMMETRIC, SIGMOID_SYMMETRIC_STEPWISE):  # s (1-y'^2), y' in +-0.98f
+        np.clip(y, -_F098, _F098, out=out)
+        np.multiply(out, out, out=out)
+        np.subtract(1.0, out, out=out)
+        np.multiply(s, out, out=out)
+    elif ident in (GAUSSIAN, GAUSSIAN_SYMMETRIC):  # -2 t y s s, -2 t (y+1) s s
+        np.multiply(t, -2.0, out=out)
+        if ident == GAUSSIAN:
+            np.multiply(out, y, out=out)
+        else:
+            w = np.empty_like(out) if scratch is None else scratch
+            np.add(y, 1.0, out=w)
+            np.multiply(out, w, out=out)
+        np.multiply(out, s, out=out)
+        np.multiply(out, s, out=out)
+    elif ident in (ELLIOT, ELLIOT_SYMMETRIC):  # s/(2(1+|t|)(1+|t|)), s/((1+|t|)(1+|t|))
+        w = np.empty_like(out) if scratch is None else scratch
+        np.absolute(t, out=w)
+        np.add(w, 1.0, out=w)
+        if ident == ELLIOT:
+            np.multiply(w, 2.0, out=out)
+            np.multiply(out, w, out=out)
+        else:
+            np.multiply(w, w, out=out)
+        np.divide(s, out, out=out)
+    elif ident in (SIN_SYMMETRIC, SIN, COS_SYMMETRIC, COS):
+        # s cos(s t), s cos(s t)/2, -s sin(s t), -s sin(s t)/2 (FANN applies s twice)
+        np.multiply(s, t, out=out)
+        if ident in (SIN_SYMMETRIC, SIN):
+            np.cos(out, out=out)
+            np.multiply(s, out, out=out)
+        else:
+            np.sin(out, out=out)
+            np.multiply(np.negative(s), out, out=out)
+        if ident in (SIN, COS):
+            np.divide(out, 2.0, out=out)
+    elif ident in (LINEAR, LINEAR_PIECE, LINEAR_PIECE_SYMMETRIC):
+        out[...] = s
+    elif ident == RELU:  # FANN tests y < 0, never true; the right test is on t
+        out[...] = s
+        np.copyto(out, 0.0, where=t <= 0)
+    elif ident == LEAKY_RELU:  # t < 0 ? 0.01 s : s
+        out[...] = s
+        np.copyto(out, np.multiply(0.01, s, dtype=out.dtype), where=t < 0)
+    else:  # THRESHOLD (refused before training), THRESHOLD_SYMMETRIC, GAUSSIAN_STEPWISE
+        out.fill(0.0)
 
 
 def scale_and_clamp(net: Array, steepness: Array) -> Array:
@@ -247,26 +336,49 @@ def _per_group(ids: npt.NDArray[np.integer], shape_cols: int):
     return groups
 
 
-def value(ids: npt.NDArray[np.integer], t: Array, out: Array | None = None) -> Array:
-    """Apply each column's activation (``ids`` per column) to ``t`` (into ``out``)."""
+def value(
+    ids: npt.NDArray[np.integer], t: Array, out: Array | None = None, scratch: Array | None = None
+) -> Array:
+    """Apply each column's activation (``ids`` per column of the last axis) to ``t``."""
     ids = np.asarray(ids)
     out = np.empty_like(t) if out is None else out
     with np.errstate(over="ignore", under="ignore"):
         for ident, cols in _per_group(ids, t.shape[-1]):
-            out[..., cols] = _VALUE[ident](t[..., cols])
+            if isinstance(cols, slice):
+                w = None if scratch is None else scratch[..., cols]
+                value_into(ident, t[..., cols], out[..., cols], w)
+            else:
+                block = np.empty_like(t[..., cols])
+                value_into(ident, t[..., cols], block)
+                out[..., cols] = block
     return out
 
 
 def derivative(
-    ids: npt.NDArray[np.integer], steepness: Array, y: Array, t: Array, out: Array | None = None
+    ids: npt.NDArray[np.integer],
+    steepness: Array,
+    y: Array,
+    t: Array,
+    out: Array | None = None,
+    scratch: Array | None = None,
 ) -> Array:
-    """FANN's training derivative per column, given steepness, value and sum."""
+    """FANN's training derivative per column, given steepness, value and sum.
+
+    ``steepness`` is one number, one per column, or (faster: numpy's loops
+    with a broadcast column are twice as slow) one per element of ``t``.
+    """
     ids = np.asarray(ids)
     steepness = np.asarray(steepness, dtype=t.dtype)
     out = np.empty_like(t) if out is None else out
     for ident, cols in _per_group(ids, t.shape[-1]):
-        s = steepness[cols] if steepness.ndim else steepness
-        out[..., cols] = _DERIVATIVE[ident](s, y[..., cols], t[..., cols])
+        s = steepness[..., cols] if steepness.ndim else steepness
+        if isinstance(cols, slice):
+            w = None if scratch is None else scratch[..., cols]
+            derivative_into(ident, s, y[..., cols], t[..., cols], out[..., cols], w)
+        else:
+            block = np.empty_like(t[..., cols])
+            derivative_into(ident, s, y[..., cols], t[..., cols], block)
+            out[..., cols] = block
     return out
 
 

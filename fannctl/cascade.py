@@ -106,11 +106,14 @@ def check_cascadable(net: Network) -> None:
 
 
 class _Outputs:
-    """Output training with the hidden activations fixed (computed once per phase)."""
+    """Output training with the hidden activations fixed (computed once per phase).
+
+    The output layer's arrays are kept (outputs, patterns), so every per-neuron
+    constant broadcasts along a contiguous row.
+    """
 
     def __init__(self, net: Network, data: TrainingData) -> None:
         self.net = net
-        self.targets = data.outputs
         acts, _ = NumpyBackend().activate(net, data.inputs)
         self.first_out = net.layer_first()[-1]
         self.sources = np.ascontiguousarray(acts[:, : self.first_out])
@@ -119,25 +122,30 @@ class _Outputs:
         self.ids = net.activation[out].copy()
         self.steepness = net.steepness[out].copy()
         with np.errstate(divide="ignore"):
-            self.limit = (150.0 / self.steepness).astype(net.dtype)
+            self.limit = (150.0 / self.steepness).astype(net.dtype)[:, None]
+        self.targets = np.ascontiguousarray(data.outputs.T)
+        self.t = np.empty(self.targets.shape, dtype=net.dtype)
+        self.y = np.empty_like(self.t)
         self.sse = 0.0
         self.mse = 0.0
         self.bit_fail = 0
 
     def forward(self) -> tuple[np.ndarray, np.ndarray]:
-        """The output layer's sums ``t`` and values ``y`` with the current weights."""
+        """The output layer's sums ``t`` and values ``y`` (patterns, outputs) with
+        the current weights."""
         net = self.net
         block = net.weights[self.con_start :].reshape(net.num_output, self.first_out)
-        t = self.sources @ block.T
-        t *= self.steepness  # FANN's stored sum: s * net, clamped to +-150/s
+        t = np.matmul(block, self.sources.T, out=self.t)
+        t *= self.steepness[:, None]  # FANN's stored sum: s * net, clamped to +-150/s
         np.clip(t, -self.limit, self.limit, out=t)
-        return t, activations.value(self.ids, t)
+        activations.value(self.ids, t.T, out=self.y.T)
+        return t.T, self.y.T
 
     def epoch(self, random_source=None) -> float:
         """One output epoch: slopes for the output weights, then the update."""
         net = self.net
         t, y = self.forward()
-        err, sse, count, bit_fail = output_errors(net, y, self.targets)
+        err, sse, count, bit_fail = output_errors(net, y, self.targets.T)
         delta = activations.derivative(self.ids, self.steepness, y, t)
         delta *= error_function(err, net.params.train_error_function)
         net.state.slopes[self.con_start :] += (delta.T @ self.sources).ravel()
@@ -147,7 +155,7 @@ class _Outputs:
             net.weights,
             net.state,
             net.params,
-            self.targets.shape[0],
+            self.sources.shape[0],
             self.con_start,
             mse=self.mse,
             random_source=random_source,
@@ -233,57 +241,93 @@ class Candidates:
         self._buffers: dict[str, np.ndarray] = {}
 
     def _work(self, patterns: int, dtype: np.dtype) -> dict[str, np.ndarray]:
-        """(candidates, patterns) work arrays, allocated once per pool."""
+        """(candidates, patterns) work arrays, allocated once per pool, and each
+        candidate's steepness and clamp limit repeated along its row (numpy's
+        loops over a broadcast column run at half speed)."""
         if not self._buffers or self._buffers["raw"].shape[1] != patterns:
             shape = (self.functions.size, patterns)
             self._buffers = {k: np.empty(shape, dtype=dtype) for k in ("raw", "t", "a", "d", "ev")}
+            with np.errstate(divide="ignore"):
+                limit = (150.0 / self.steepness).astype(dtype)
+            self._limit = limit
+            self._buffers["s"] = np.repeat(self.steepness[:, None], patterns, axis=1)
         return self._buffers
 
-    def epoch(
-        self,
-        net: Network,
-        sources: np.ndarray,
-        errors: np.ndarray,
-        errors_t: np.ndarray,
-        sse: float,
-        mse: float,
-        random_source,
-    ) -> int:
-        """One candidate epoch over all patterns; returns the best candidate's index."""
+    def epoch(self, net: Network, phase: _Residual, mse: float, random_source) -> int:
+        """One candidate epoch over all patterns; returns the best candidate's index.
+
+        Arrays are (candidates, patterns), so each activation function's
+        candidates are one contiguous block of rows. The work arrays are kept
+        between epochs: allocating ~1 MB arrays afresh each epoch costs more in
+        page faults than the arithmetic on them.
+        """
         win = self.weights[:, : self.num_in]
-        v = np.ascontiguousarray(self.weights[:, self.num_in :])
-        s = self.steepness
-        with np.errstate(divide="ignore"):
-            limit = (150.0 / s).astype(net.dtype)
-        # (patterns, candidates) arrays are views of (candidates, patterns) ones, so
-        # each activation function's candidates are one contiguous block. The
-        # work arrays are kept between epochs: allocating ~1 MB arrays afresh each
-        # epoch costs more in page faults than the arithmetic on them.
-        work = self._work(sources.shape[0], net.dtype)
-        raw = np.matmul(win, sources.T, out=work["raw"]).T
-        np.clip(raw, -limit, limit, out=raw)  # clamp before scaling (FANN)
-        t = np.multiply(raw, s, out=work["t"].T)
-        a = activations.value(self.functions, t, out=work["a"].T)
-        d = activations.derivative(self.functions, s, a, raw, out=work["d"].T)
-        ev = np.matmul(v, errors_t, out=work["ev"]).T  # sum_o e_o v_o
+        v = self.weights[:, self.num_in :]
+        work = self._work(phase.sources.shape[0], net.dtype)
+        raw = np.matmul(win, phase.sources_t, out=work["raw"])
+        # Clamp before scaling (FANN); skipped for the rows whose sums cannot
+        # reach the limit (all of them while the weights are small).
+        limit = self._limit
+        over = np.flatnonzero(~(np.abs(win) @ phase.source_bound < 0.99 * limit))
+        if over.size > 8:
+            np.clip(raw, -limit[:, None], limit[:, None], out=raw)
+        for c in over if over.size <= 8 else ():
+            np.clip(raw[c], -limit[c], limit[c], out=raw[c])
+        s = work["s"]
+        t = np.multiply(raw, s, out=work["t"])
+        a, d, scratch = work["a"], work["d"], work["ev"]
+        activations.value(self.functions, t.T, out=a.T, scratch=scratch.T)
+        activations.derivative(self.functions, s.T, a.T, raw.T, out=d.T, scratch=scratch.T)
+        ae = a @ phase.errors  # sum_p a e_o
+        ev = np.matmul(v, phase.errors_t, out=scratch)  # sum_o e_o v_o
         v2 = np.einsum("co,co->c", v, v)
-        a2 = np.einsum("pc,pc->c", a, a)
-        e2 = float(np.einsum("po,po->", errors, errors))
-        # sum_p sum_o (a v_o - e_o)^2, expanded so no (P, C, O) array is built
-        self.scores = sse - (a2 * v2 - 2.0 * np.einsum("pc,pc->c", a, ev) + e2)
-        out_slopes = -2.0 * (v * a2[:, None] - a.T @ errors)
-        err = np.multiply(a, v2, out=work["t"].T)  # t is no longer needed
+        a2 = np.vecdot(a, a)
+        # sum_p sum_o (a v_o - e_o)^2, expanded so no (C, P, O) array is built
+        self.scores = phase.sse - (a2 * v2 - 2.0 * np.einsum("co,co->c", v, ae) + phase.e2)
+        # FANN's error value per pattern, (a v2 - ev) d; einsum's row scaling
+        # runs faster than numpy's multiply by a broadcast column.
+        err = np.einsum("cp,c->cp", a, v2, out=t)  # t is no longer needed
         err -= ev
         err *= d
-        in_slopes = -(err.T @ sources)
         slopes = self.state.slopes.reshape(self.weights.shape)
-        slopes[:, : self.num_in] += in_slopes
-        slopes[:, self.num_in :] += out_slopes
-        flat = self.weights.reshape(-1)
+        slopes[:, : self.num_in] -= err @ phase.sources
+        slopes[:, self.num_in :] -= 2.0 * (v * a2[:, None] - ae)
         update_weights(
-            flat, self.state, net.params, sources.shape[0], mse=mse, random_source=random_source
+            self.weights.reshape(-1),
+            self.state,
+            net.params,
+            phase.sources.shape[0],
+            mse=mse,
+            random_source=random_source,
         )
         return int(np.argmax(self.scores))
+
+
+@dataclass
+class _Residual:
+    """What the candidates correlate with, fixed for one candidate phase."""
+
+    sources: np.ndarray  # (P, K) every non-output neuron's value
+    sources_t: np.ndarray  # the same, (K, P)
+    errors: np.ndarray  # (P, O) plain (halved) output errors, no error function
+    errors_t: np.ndarray  # the same, (O, P)
+    sse: float
+    e2: float  # sum of squared errors in the array's own precision
+    source_bound: np.ndarray  # (K,) largest |value| of each source
+
+    @classmethod
+    def of(cls, net: Network, data: TrainingData, outputs: _Outputs) -> _Residual:
+        errors = output_errors(net, outputs.forward()[1], data.outputs)[0]
+        sources = outputs.sources
+        return cls(
+            sources,
+            np.ascontiguousarray(sources.T),
+            errors,
+            np.ascontiguousarray(errors.T),
+            outputs.sse,
+            float(np.einsum("po,po->", errors, errors)),
+            np.abs(sources).max(axis=0),
+        )
 
 
 def train_candidates(
@@ -291,16 +335,13 @@ def train_candidates(
 ) -> tuple[int, int]:
     """FANN's ``fann_train_candidates``: epochs until the best score stagnates."""
     p = net.params
-    sources = outputs.sources
-    # The candidates correlate with the plain (halved) error, no error function.
-    errors = output_errors(net, outputs.forward()[1], data.outputs)[0]
-    errors_t = np.ascontiguousarray(errors.T)
-    sse = outputs.sse
+    phase = _Residual.of(net, data, outputs)
+    sse = phase.sse
     change = fann_float(p.cascade_candidate_change_fraction)
     target, backslide, stagnation = 0.0, -1.0e20, p.cascade_max_cand_epochs
     best = 0
     for i in range(p.cascade_max_cand_epochs):
-        best = pool.epoch(net, sources, errors, errors_t, sse, outputs.mse, random_source)
+        best = pool.epoch(net, phase, outputs.mse, random_source)
         score = float(pool.scores[best])
         if sse and score / sse > p.cascade_candidate_limit:
             return i + 1, best

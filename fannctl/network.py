@@ -17,6 +17,7 @@ sources listed explicitly.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -124,7 +125,7 @@ class Network:
     def layer_first(self) -> list[int]:
         """Flat index of the first neuron of every layer."""
         counts = layer_counts(self.layers, self.network_type)
-        return [int(x) for x in np.concatenate([[0], np.cumsum(counts)[:-1]])]
+        return [0, *itertools.accumulate(int(n) for n in counts[:-1])]
 
     def first_connection(self) -> npt.NDArray[np.int64]:
         """Index of each neuron's first connection (FANN's ``first_con``)."""

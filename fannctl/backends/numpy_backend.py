@@ -40,24 +40,6 @@ _SYMMETRIC_TABLE = np.zeros(256, dtype=bool)  # activation id -> error halved
 _SYMMETRIC_TABLE[sorted(activations.SYMMETRIC)] = True
 
 
-def _stepwise_table(knots: tuple, levels: tuple, low: float) -> tuple:
-    v, r = np.asarray(knots), np.asarray(levels)
-    return v, r, r[1:] - r[:-1], v[1:] - v[:-1], low
-
-
-# FANN's stepwise sigmoids, from activations' constants: knots, levels, their
-# differences (the same float64 subtractions activations._stepwise makes) and
-# the value below the first knot.
-_STEPWISE = {
-    activations.SIGMOID_STEPWISE: _stepwise_table(
-        activations._KNOTS_SIGMOID, activations._LEVELS_SIGMOID, 0.0
-    ),
-    activations.SIGMOID_SYMMETRIC_STEPWISE: _stepwise_table(
-        activations._KNOTS, activations._LEVELS_SYMMETRIC, -1.0
-    ),
-}
-
-
 def output_errors(
     net: Network, outputs: np.ndarray, targets: np.ndarray
 ) -> tuple[np.ndarray, float, int, int]:
@@ -79,7 +61,7 @@ def _halve_symmetric(err: np.ndarray, ids: np.ndarray, axis: int) -> None:
 
 def _error_counts(err: np.ndarray, bit_fail_limit: float) -> tuple[float, int, int]:
     """Sum of squares (in float64), count and bit fail of an error array."""
-    flat = err.astype(np.float64).reshape(-1)
+    flat = err.astype(np.float64).ravel(order="K")  # memory order: no copy of a transposed view
     sse = float(np.dot(flat, flat))
     bit_fail = int(np.count_nonzero(np.abs(err) >= bit_fail_limit))
     return sse, err.size, bit_fail
@@ -253,11 +235,6 @@ def _per_neuron(values: np.ndarray) -> np.ndarray | np.generic:
     return values[:, np.newaxis]
 
 
-def _uniform_id(ids: np.ndarray) -> int | None:
-    first = ids[0]
-    return int(first) if (ids == first).all() else None
-
-
 def _forward(net: Network, layout: _Layout, bufs: _Buffers, inputs: np.ndarray) -> None:
     """Fill ``bufs.hidden`` (values) and ``bufs.sums`` (FANN's t) for every layer."""
     hidden = bufs.hidden
@@ -289,48 +266,8 @@ def _forward(net: Network, layout: _Layout, bufs: _Buffers, inputs: np.ndarray) 
 
 
 def _value(ids: np.ndarray, t: np.ndarray, out: np.ndarray) -> None:
-    """Write each neuron's activation of ``t`` into ``out`` (the ops of activations.value)."""
-    ident = _uniform_id(ids)
-    if ident == activations.SIGMOID_SYMMETRIC:
-        np.multiply(t, -2.0, out=out)
-        np.exp(out, out=out)
-        np.add(out, 1.0, out=out)
-        np.divide(2.0, out, out=out)
-        np.subtract(out, 1.0, out=out)
-    elif ident == activations.SIGMOID:
-        np.multiply(t, -2.0, out=out)
-        np.exp(out, out=out)
-        np.add(out, 1.0, out=out)
-        np.divide(1.0, out, out=out)
-    elif ident in _STEPWISE:
-        _stepwise_into(t, *_STEPWISE[ident], out)
-    elif ident == activations.LINEAR:
-        out[...] = t
-    else:
-        out[...] = activations.value(ids, t.T).T
-
-
-def _stepwise_into(
-    t: np.ndarray,
-    v: np.ndarray,
-    r: np.ndarray,
-    dr: np.ndarray,
-    dv: np.ndarray,
-    low: float,
-    out: np.ndarray,
-) -> None:
-    """activations._stepwise into ``out``: ((dr*(t-v))/dv + r) per segment, in float64."""
-    k = np.searchsorted(v, t, side="right")
-    k -= 1
-    np.maximum(k, 0, out=k)
-    np.minimum(k, 4, out=k)
-    inner = t - v[k]
-    inner *= dr[k]
-    inner /= dv[k]
-    inner += r[k]
-    np.copyto(inner, low, where=t < v[0])
-    np.copyto(inner, 1.0, where=t >= v[5])
-    out[...] = inner
+    """Each neuron's (row's) activation of ``t`` into ``out``."""
+    activations.value(ids, t.T, out=out.T)
 
 
 def _delta(
@@ -342,26 +279,8 @@ def _delta(
     out: np.ndarray,
     scratch: np.ndarray,
 ) -> None:
-    """``out = derivative(s, y, t) * factor``: FANN's delta, in activations' order of ops."""
-    ident = _uniform_id(ids)
-    if ident in (activations.SIGMOID_SYMMETRIC, activations.SIGMOID_SYMMETRIC_STEPWISE):
-        s = _per_neuron(steepness)
-        # s * (1 - y'^2), y' = clip(y, -0.98f, 0.98f)
-        np.clip(y, -activations._F098, activations._F098, out=out)
-        np.multiply(out, out, out=out)
-        np.subtract(1.0, out, out=out)
-        np.multiply(s, out, out=out)
-    elif ident in (activations.SIGMOID, activations.SIGMOID_STEPWISE):
-        s = _per_neuron(steepness)
-        # 2 s y' (1 - y'), y' = clip(y, 0.01f, 0.99f)
-        np.clip(y, activations._F001, activations._F099, out=scratch)
-        np.multiply(2.0 * s, scratch, out=out)
-        np.subtract(1.0, scratch, out=scratch)
-        np.multiply(out, scratch, out=out)
-    elif ident == activations.LINEAR:
-        out[...] = _per_neuron(steepness)
-    else:
-        out[...] = activations.derivative(ids, steepness, y.T, t.T).T
+    """``out = derivative(s, y, t) * factor``: FANN's delta, one neuron per row."""
+    activations.derivative(ids, steepness, y.T, t.T, out=out.T, scratch=scratch.T)
     np.multiply(out, factor, out=out)
 
 

@@ -1,0 +1,66 @@
+"""Cascade's vectorised candidate epoch against FANN's per-candidate, per-pattern loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fannctl import activations, cascade, network
+
+
+def fann_loop(pool: cascade.Candidates, sources, errors, sse):
+    """Slopes and scores of one candidate epoch as fann_update_candidate_slopes makes them."""
+    n_in = pool.num_in
+    slopes = np.zeros_like(pool.weights)
+    scores = np.full(pool.functions.size, sse)
+    for c, (ident, s) in enumerate(zip(pool.functions, pool.steepness, strict=True)):
+        w, v = pool.weights[c, :n_in], pool.weights[c, n_in:]
+        for x, e in zip(sources, errors, strict=True):
+            raw = float(np.clip(x @ w, -150 / s, 150 / s))  # clamped before scaling
+            a = activations.value(np.array([ident]), np.array([raw * s]))[0]
+            d = activations.derivative(np.array([ident]), s, np.array([a]), np.array([raw]))[0]
+            err = 0.0
+            for o in range(v.size):
+                diff = a * v[o] - e[o]
+                slopes[c, n_in + o] -= 2.0 * diff * a
+                err += diff * v[o]
+                scores[c] -= diff * diff
+            slopes[c, :n_in] -= err * d * x
+    return slopes, scores
+
+
+@pytest.mark.parametrize("huge", [0, 3, 20])  # candidates whose sums reach the clamp
+def test_candidate_epoch_is_fanns_loop(monkeypatch, huge: int) -> None:
+    rng = np.random.default_rng(huge)
+    net = network.create([4, 2], shortcut=True, dtype="float64", rng=rng)
+    pool = cascade.Candidates(net, rng.random)
+    assert pool.functions.size == 80  # FANN's default 10 functions x 4 steepnesses x 2
+    pool.weights = rng.uniform(-1, 1, pool.weights.shape)
+    clamped = rng.choice(pool.functions.size, huge, replace=False)
+    pool.weights[clamped, : pool.num_in] *= 400.0
+    patterns = 11
+    sources = np.column_stack(
+        [rng.uniform(-1, 1, (patterns, 4)), np.ones(patterns)]
+    )  # inputs and their bias
+    errors = rng.uniform(-0.5, 0.5, (patterns, 2))
+    sse = float((errors**2).sum())
+    phase = cascade._Residual(
+        sources,
+        np.ascontiguousarray(sources.T),
+        errors,
+        np.ascontiguousarray(errors.T),
+        sse,
+        sse,
+        np.abs(sources).max(axis=0),
+    )
+    seen = {}
+
+    def keep_slopes(weights, state, *args, **kwargs):
+        seen["slopes"] = state.slopes.reshape(pool.weights.shape).copy()
+
+    monkeypatch.setattr(cascade, "update_weights", keep_slopes)
+    want_slopes, want_scores = fann_loop(pool, sources, errors, sse)
+    best = pool.epoch(net, phase, 0.1, None)
+    np.testing.assert_allclose(seen["slopes"], want_slopes, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(pool.scores, want_scores, rtol=1e-9)
+    assert best == int(np.argmax(want_scores))
