@@ -246,7 +246,8 @@ def derivative_into(
     if ident in (SIGMOID, SIGMOID_STEPWISE):  # 2 s y' (1-y'), y' = clip(y, 0.01f, 0.99f)
         w = np.empty_like(out) if scratch is None else scratch
         np.clip(y, _F001, _F099, out=w)
-        np.multiply(2.0 * s, w, out=out)
+        np.multiply(s, w, out=out)  # 2 s y' is (s y') 2 exactly: no temporary 2s array
+        np.multiply(out, 2.0, out=out)
         np.subtract(1.0, w, out=w)
         np.multiply(out, w, out=out)
     elif ident in (SIGMOID_SYMMETRIC, SIGMOID_SYMMETRIC_STEPWISE):  # s (1-y'^2), y' in +-0.98f
@@ -282,7 +283,8 @@ def derivative_into(
             np.multiply(s, out, out=out)
         else:
             np.sin(out, out=out)
-            np.multiply(np.negative(s), out, out=out)
+            np.multiply(s, out, out=out)  # (-s) x is -(s x) exactly
+            np.negative(out, out=out)
         if ident in (SIN, COS):
             np.divide(out, 2.0, out=out)
     elif ident in (LINEAR, LINEAR_PIECE, LINEAR_PIECE_SYMMETRIC):

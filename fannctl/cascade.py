@@ -280,18 +280,20 @@ class Candidates:
         activations.value(self.functions, t.T, out=a.T, scratch=scratch.T)
         activations.derivative(self.functions, s.T, a.T, raw.T, out=d.T, scratch=scratch.T)
         ae = a @ phase.errors  # sum_p a e_o
-        ev = np.matmul(v, phase.errors_t, out=scratch)  # sum_o e_o v_o
         v2 = np.einsum("co,co->c", v, v)
         a2 = np.vecdot(a, a)
         # sum_p sum_o (a v_o - e_o)^2, expanded so no (C, P, O) array is built
         self.scores = phase.sse - (a2 * v2 - 2.0 * np.einsum("co,co->c", v, ae) + phase.e2)
-        # FANN's error value per pattern, (a v2 - ev) d; einsum's row scaling
-        # runs faster than numpy's multiply by a broadcast column.
-        err = np.einsum("cp,c->cp", a, v2, out=t)  # t is no longer needed
-        err -= ev
+        # FANN's error value per pattern is (a v2 - ev) d with ev = sum_o e_o v_o;
+        # computed as (a - ev/v2) d with v2 applied to the input slopes, which
+        # saves a pass (numpy scales rows at half speed). A zero v2 (all output
+        # weights zero) divides by one instead: its slopes are v2 x ... = 0.
+        scale = np.where(v2 > 0, v2, 1.0)
+        ev = np.matmul(v / scale[:, None], phase.errors_t, out=scratch)
+        err = np.subtract(a, ev, out=t)  # t is no longer needed
         err *= d
         slopes = self.state.slopes.reshape(self.weights.shape)
-        slopes[:, : self.num_in] -= err @ phase.sources
+        slopes[:, : self.num_in] -= v2[:, None] * (err @ phase.sources)
         slopes[:, self.num_in :] -= 2.0 * (v * a2[:, None] - ae)
         update_weights(
             self.weights.reshape(-1),

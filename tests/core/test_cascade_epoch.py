@@ -38,6 +38,7 @@ def test_candidate_epoch_is_fanns_loop(monkeypatch, huge: int) -> None:
     pool.weights = rng.uniform(-1, 1, pool.weights.shape)
     clamped = rng.choice(pool.functions.size, huge, replace=False)
     pool.weights[clamped, : pool.num_in] *= 400.0
+    pool.weights[7, pool.num_in :] = 0.0  # no output weights: no input slopes
     patterns = 11
     sources = np.column_stack(
         [rng.uniform(-1, 1, (patterns, 4)), np.ones(patterns)]
@@ -62,5 +63,5 @@ def test_candidate_epoch_is_fanns_loop(monkeypatch, huge: int) -> None:
     want_slopes, want_scores = fann_loop(pool, sources, errors, sse)
     best = pool.epoch(net, phase, 0.1, None)
     np.testing.assert_allclose(seen["slopes"], want_slopes, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(pool.scores, want_scores, rtol=1e-9)
+    np.testing.assert_allclose(pool.scores, want_scores, rtol=1e-9, atol=1e-12)
     assert best == int(np.argmax(want_scores))
