@@ -9,17 +9,24 @@ For each repeat fannctl builds the starting shortcut net (seed ``--seed + repeat
 saves it as a FANN ``.net`` and both engines grow it: libfann through
 ``bench/fann_cascade.c`` (compiled here with ``gcc -O2 -ldoublefann``; only
 ``fann_cascadetrain_on_data`` is timed, after ``srand(seed)``) and fannctl in this
-process (only ``cascade_train`` is timed, seeded with the same number; the two
-engines draw different candidate weights, so neuron counts and errors differ
-run to run). The engines alternate; medians are reported.
+process (only ``cascade_train`` is timed). With ``--draws fann`` (the
+default) fannctl takes its candidate weights from the C library's ``rand()``
+after ``srand(seed)``, the numbers libfann draws, so both engines start every
+candidate pool from the same weights and do the same work up to rounding
+(fannctl in float32 drifts from libfann's doubles over the run, so epoch
+counts still differ a little); ``--draws own`` uses fannctl's own generator.
+The engines alternate; medians are reported. Defaults follow the CLI's: one
+BLAS thread, float32.
 
     PYTHONPATH=. .venv/bin/python bench/cascade_speed.py [--quick] [--json]
-        [--workloads two-spiral,thyroid] [--repeats 3] [--threads N] [--dtype float64]
+        [--workloads two-spiral,thyroid] [--repeats 3] [--threads 1]
+        [--dtype float32] [--draws fann|own]
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import shutil
@@ -130,13 +137,32 @@ def reached(work: Workload, run: dict) -> bool:
     return run["mse"] <= work.desired_error
 
 
+LIBC = ctypes.CDLL(None)
+LIBC.srand.argtypes = [ctypes.c_uint]
+LIBC.rand.restype = ctypes.c_int
+
+
+def fann_draws(shape: tuple[int, ...]) -> np.ndarray:
+    """Uniforms in [0, 1) as FANN draws candidate weights: (float)rand() / 2^31."""
+    n = int(np.prod(shape))
+    raw = np.fromiter((LIBC.rand() for _ in range(n)), dtype=np.float32, count=n)
+    return (raw / np.float32(2147483648.0)).reshape(shape)
+
+
 def run_fannctl(
-    net: network.Network, data: TrainingData, max_neurons: int, work: Workload, seed: int
+    net: network.Network,
+    data: TrainingData,
+    max_neurons: int,
+    work: Workload,
+    seed: int,
+    draws: str = "fann",
 ) -> dict:
-    """One fannctl run: only ``cascade_train`` is timed."""
+    """One fannctl run: only ``cascade_train`` is timed (drawing included)."""
     config = CascadeConfig(max_neurons, work.desired_error, neurons_between_reports=0)
+    uniform = fann_draws if draws == "fann" else None
+    LIBC.srand(seed)
     start = time.perf_counter()
-    result = cascade_train(net, data, config, seed=seed)
+    result = cascade_train(net, data, config, seed=seed, uniform=uniform)
     seconds = time.perf_counter() - start
     train_mse, train_bit_fail = test_data(net, data)
     return {
@@ -151,7 +177,14 @@ def run_fannctl(
 
 
 def bench_workload(
-    exe: Path, tmp: Path, work: Workload, repeats: int, seed: int, dtype: str, quick: bool
+    exe: Path,
+    tmp: Path,
+    work: Workload,
+    repeats: int,
+    seed: int,
+    dtype: str,
+    quick: bool,
+    draws: str = "fann",
 ) -> dict:
     """All repeats of one workload, alternating the two engines."""
     data = load_data(DATASETS / f"{work.name}.train.gz")
@@ -159,7 +192,7 @@ def bench_workload(
     save_data(data, data_file, exact=True)
     max_neurons = work.quick_neurons if quick else work.max_neurons
     # warm-up: imports, caches, BLAS threads, on a throwaway net
-    run_fannctl(build_net(work, seed, dtype), data, 1, work, seed)
+    run_fannctl(build_net(work, seed, dtype), data, 1, work, seed, draws)
     runs: dict[str, list[dict]] = {"libfann": [], "fannctl": []}
     for rep in range(repeats):
         net = build_net(work, seed + rep, dtype)
@@ -172,11 +205,12 @@ def bench_workload(
                 run["max_neurons"] = max_neurons
                 run["reached"] = reached(work, run)
             else:
-                run = run_fannctl(net, data, max_neurons, work, seed + rep)
+                run = run_fannctl(net, data, max_neurons, work, seed + rep, draws)
             runs[engine].append(run)
     summary: dict = {
         "workload": work.name, "layers": list(work.layers), "max_neurons": max_neurons,
         "desired_error": work.desired_error, "repeats": repeats, "dtype": dtype,
+        "draws": draws,
     }  # fmt: skip
     for engine, engine_runs in runs.items():
         summary[engine] = {
@@ -219,10 +253,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workloads", help="comma list of: " + ", ".join(WORKLOADS))
     parser.add_argument("--repeats", type=int, default=None, help="repeats (default 3)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the first repeat")
-    parser.add_argument("--threads", type=int, default=None, help="BLAS/numexpr threads")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="BLAS/numexpr threads (0: the environment's)"
+    )
+    parser.add_argument(
+        "--draws",
+        default="fann",
+        choices=("fann", "own"),
+        help="fannctl's candidate weights: libfann's rand() stream (default) or its own",
+    )
     parser.add_argument(
         "--dtype",
-        default="float64",
+        default="float32",
         choices=("float64", "float32"),
         help="fannctl's precision (libfann is the double build)",
     )
@@ -246,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         exe = compile_fann_cascade(tmp)
         for name in names:
             result = bench_workload(
-                exe, tmp, WORKLOADS[name], repeats, args.seed, args.dtype, args.quick
+                exe, tmp, WORKLOADS[name], repeats, args.seed, args.dtype, args.quick, args.draws
             )
             results.append(result)
             if not args.json:
@@ -266,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# load average at start {env['loadavg_start']}, at end {env['loadavg_end']}")
         print(
             "# seconds, neurons, MSE: medians over repeats (fannctl "
-            f"{args.dtype}, libfann double build); speedup = libfann s / fannctl s."
+            f"{args.dtype}, draws {args.draws}, libfann double build); "
+            "speedup = libfann s / fannctl s."
         )
         print("# last MSE: the cascade's own (last output epoch); test MSE and bit fail: the")
         print("# grown net tested on the training set afterwards (FANN's final output epoch")
