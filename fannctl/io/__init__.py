@@ -66,28 +66,34 @@ def detect_format(path: PathLike) -> str:
 
 def load_network(path: PathLike) -> Network:
     """Load a network from a FANN ``.net`` or fannctl HDF5 file, told apart by content."""
+    return _load_network(path)[0]
+
+
+def _load_network(path: PathLike) -> tuple[Network, str]:
+    """The network and the format it was read from (``fann`` or ``hdf5``)."""
     from fannctl.io.hdf5 import read_hdf5
 
     name = display_name(path)
     if os.fspath(path) == "-":
         raw = read_bytes(path)
         if raw.startswith(HDF5_MAGIC):
-            return read_hdf5(io.BytesIO(raw))
-        return _parse_net_checked(raw, name)
+            return read_hdf5(io.BytesIO(raw)), "hdf5"
+        return _parse_net_checked(raw, name), "fann"
     if detect_format(path) == "hdf5":
-        return read_hdf5(path)
-    return read_net(path)
+        return read_hdf5(path), "hdf5"
+    return read_net(path), "fann"
 
 
 def open_network(path: PathLike, dtype: str | None = None) -> Network:
     """Load a network for computing: in ``dtype`` if given, else the file's own.
 
-    An HDF5 file stores its dtype. A ``.net`` file does not: it opens as
-    float32 (FANN's float build) when its numbers are all float32 values, as a
-    float build writes them, and as float64 otherwise, so nothing is rounded.
+    An HDF5 file stores its dtype. A ``.net`` file (named or on stdin) does
+    not: it opens as float32 (FANN's float build) when its numbers are all
+    float32 values, as a float build writes them, and as float64 otherwise, so
+    nothing is rounded.
     """
-    net = load_network(path)
-    if dtype is None and detect_format(path) == "fann":
+    net, kind = _load_network(path)
+    if dtype is None and kind == "fann":
         exact = all(
             np.array_equal(a.astype(np.float32).astype(a.dtype), a)
             for a in (net.weights, net.steepness)

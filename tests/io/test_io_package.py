@@ -75,6 +75,15 @@ def test_load_network_from_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_network("-").total_connections == 13
 
 
+def test_net_on_stdin_opens_like_a_named_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A float build's .net opens as float32 whether named or piped in."""
+    named = fannctl.io.open_network(XOR_NET)
+    monkeypatch.setattr(sys, "stdin", FakeStdin(XOR_NET.read_bytes()))
+    piped = fannctl.io.open_network("-")
+    assert named.dtype == piped.dtype == np.float32
+    np.testing.assert_array_equal(piped.weights, named.weights)
+
+
 @pytest.mark.parametrize("name", ["n.net", "n.h5", "n.hdf5", "N.H5"])
 def test_save_network_by_extension(tmp_path: Path, name: str) -> None:
     net = load_network(XOR_NET)
