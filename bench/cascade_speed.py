@@ -125,6 +125,7 @@ def run_libfann(
         "bit_fail": int(values["last_bit_fail"]),
         "train_mse": float(values["mse"]),  # fann_test_data on the grown net
         "train_bit_fail": int(values["bit_fail"]),
+        "epochs": int(values["epochs"]),  # up to the loop's last output phase
     }
 
 
@@ -158,7 +159,7 @@ def run_fannctl(
     draws: str = "fann",
 ) -> dict:
     """One fannctl run: only ``cascade_train`` is timed (drawing included)."""
-    config = CascadeConfig(max_neurons, work.desired_error, neurons_between_reports=0)
+    config = CascadeConfig(max_neurons, work.desired_error, neurons_between_reports=1)
     uniform = fann_draws if draws == "fann" else None
     LIBC.srand(seed)
     start = time.perf_counter()
@@ -173,6 +174,7 @@ def run_fannctl(
         "reached": bool(result.reached),
         "train_mse": float(train_mse),
         "train_bit_fail": int(train_bit_fail),
+        "epochs": result.history[-1].epochs,  # as libfann's: up to the loop's last output phase
     }
 
 
@@ -216,32 +218,41 @@ def bench_workload(
         summary[engine] = {
             "seconds": statistics.median(r["seconds"] for r in engine_runs),
             "neurons": statistics.median(r["neurons"] for r in engine_runs),
+            "epochs": statistics.median(r["epochs"] for r in engine_runs),
             "mse": statistics.median(r["mse"] for r in engine_runs),
             "train_mse": statistics.median(r["train_mse"] for r in engine_runs),
             "reached": sum(bool(r["reached"]) for r in engine_runs),
             "runs": engine_runs,
         }
     summary["speedup"] = summary["libfann"]["seconds"] / summary["fannctl"]["seconds"]
+    # The same, per epoch: the engines' epoch counts differ run by run.
+    lib_rate = [r["seconds"] / r["epochs"] for r in runs["libfann"]]
+    ctl_rate = [r["seconds"] / r["epochs"] for r in runs["fannctl"]]
+    summary["speedup_per_epoch"] = statistics.median(lib_rate) / statistics.median(ctl_rate)
     return summary
 
 
 def render(results: list[dict]) -> str:
     """The results as a plain-text table."""
     head = (
-        f"{'workload':11s} {'engine':8s} {'seconds':>8s} {'neurons':>7s} {'reached':>7s} "
+        f"{'workload':11s} {'engine':8s} {'seconds':>8s} {'epochs':>7s} {'neurons':>7s} "
+        f"{'reached':>7s} "
         f"{'last MSE':>9s} {'test MSE':>9s} {'bit fail last|test (each run)':>30s} "
-        f"{'speedup':>7s}"
+        f"{'speedup':>7s} {'per epoch':>9s}"
     )
     rows = [head, "-" * len(head)]
     for r in results:
         for engine in ("libfann", "fannctl"):
             e = r[engine]
             bits = ",".join(f"{run['bit_fail']}|{run['train_bit_fail']}" for run in e["runs"])
-            speed = f"{r['speedup']:7.2f}" if engine == "fannctl" else ""
+            speed = (
+                f"{r['speedup']:7.2f} {r['speedup_per_epoch']:9.2f}" if engine == "fannctl" else ""
+            )
             rows.append(
-                f"{r['workload']:11s} {engine:8s} {e['seconds']:8.3f} {e['neurons']:7.1f} "
+                f"{r['workload']:11s} {engine:8s} {e['seconds']:8.3f} {e['epochs']:7.0f} "
+                f"{e['neurons']:7.1f} "
                 f"{e['reached']:>3d}/{r['repeats']:<3d} {e['mse']:9.6f} {e['train_mse']:9.6f} "
-                f"{bits:>30s} {speed:>7s}"
+                f"{bits:>30s} {speed:>17s}"
             )
     return "\n".join(rows)
 
@@ -309,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "# seconds, neurons, MSE: medians over repeats (fannctl "
             f"{args.dtype}, draws {args.draws}, libfann double build); "
-            "speedup = libfann s / fannctl s."
+            "speedup = libfann s / fannctl s; per epoch: the ratio of the median seconds per "
+            "epoch (epochs up to the last report)."
         )
         print("# last MSE: the cascade's own (last output epoch); test MSE and bit fail: the")
         print("# grown net tested on the training set afterwards (FANN's final output epoch")
