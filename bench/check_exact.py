@@ -8,8 +8,8 @@
    (relative to the largest slope). The reference is either computed here from
    another copy of the backend (``--reference-backend old_numpy_backend.py``)
    or saved earlier (``--save FILE`` before a change, ``--compare FILE`` after).
-3. The backend's in-place fast paths (activation value and delta) must equal
-   ``fannctl.activations`` bit for bit, float32 and float64.
+(The activation functions' in-place code is checked against FANN's formulas
+bit for bit by ``tests/core/test_activations.py``.)
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/check_exact.py [--reference-backend F]``
 """

@@ -137,7 +137,7 @@ def _stepwise_table(knots: tuple, levels: tuple, low: float) -> dict:
         "knots32": np.array(
             [
                 np.nextafter(np.float32(k), np.float32(np.inf))
-                if np.float32(k) < k
+                if float(np.float32(k)) < k
                 else np.float32(k)
                 for k in knots
             ],
@@ -160,7 +160,7 @@ def _stepwise_into(t: Array, ident: int, out: Array) -> None:
     """FANN's piecewise-linear sigmoid: (dr*(x-v))/dv + r on x's segment, in double.
 
     Segment k (0..6) is the number of knots at or below t; segments 0 and 6 are
-    the flat ends, computed at the clipped x as 0/1 + low and 0/1 + 1.
+    the flat ends, computed at x clipped to the knots as 0/1 + low and 0/1 + 1.
     """
     if t.ndim == 2 and not t.flags.c_contiguous and t.T.flags.c_contiguous:
         _stepwise_into(t.T, ident, out.T)  # elementwise: work in memory order
@@ -168,11 +168,14 @@ def _stepwise_into(t: Array, ident: int, out: Array) -> None:
     table = _STEPWISE_TABLES[ident]
     v = table["knots"]
     knots = table["knots32"] if t.dtype == np.float32 else v
-    k = np.greater_equal(t, knots[0]).view(np.int8).copy()
-    for knot in knots[1:]:
-        np.add(k, t >= knot, out=k, casting="unsafe")  # int8 sums: a third of intp's cost
+    # k = 6 - (knots above t): a NaN sum compares false everywhere and lands in
+    # the top segment, 1.0, as FANN's nested comparisons give.
+    k = np.full(t.shape, 6, dtype=np.int8)
+    for knot in knots:
+        np.subtract(k, t < knot, out=k, casting="unsafe")  # int8: a third of intp's cost
     k = k.astype(np.intp)
-    x = np.clip(t, v[0], v[-1], dtype=np.float64)
+    x = np.fmax(t, v[0], dtype=np.float64)  # fmax/fmin: a NaN becomes a knot
+    np.fmin(x, v[-1], out=x)
     x -= np.take(table["start"], k)
     x *= np.take(table["rise"], k)
     x /= np.take(table["run"], k)
@@ -290,8 +293,8 @@ def derivative_into(
     elif ident in (LINEAR, LINEAR_PIECE, LINEAR_PIECE_SYMMETRIC):
         out[...] = s
     elif ident == RELU:  # FANN tests y < 0, never true; the right test is on t
-        out[...] = s
-        np.copyto(out, 0.0, where=t <= 0)
+        out[...] = s  # t > 0 ? s : 0 s (NaN sums give 0 s too)
+        np.copyto(out, np.multiply(0.0, s, dtype=out.dtype), where=~(t > 0))
     elif ident == LEAKY_RELU:  # t < 0 ? 0.01 s : s
         out[...] = s
         np.copyto(out, np.multiply(0.01, s, dtype=out.dtype), where=t < 0)
@@ -312,7 +315,7 @@ def scale_and_clamp(net: Array, steepness: Array) -> Array:
 _GROUPS: dict[bytes, list[tuple[int, slice | np.ndarray]]] = {}
 
 
-def _per_group(ids: npt.NDArray[np.integer], shape_cols: int):
+def _per_group(ids: npt.NDArray[np.integer]):
     """(activation id, column selector) for each function used in a layer.
 
     A function whose columns are contiguous (the usual case, and always so for
@@ -341,11 +344,17 @@ def _per_group(ids: npt.NDArray[np.integer], shape_cols: int):
 def value(
     ids: npt.NDArray[np.integer], t: Array, out: Array | None = None, scratch: Array | None = None
 ) -> Array:
-    """Apply each column's activation (``ids`` per column of the last axis) to ``t``."""
+    """Apply each column's activation (``ids`` per column of the last axis) to ``t``.
+
+    ``out`` may be ``t`` itself (the steps need them apart: a copy is made).
+    """
     ids = np.asarray(ids)
+    if out is not None and np.may_share_memory(out, t):
+        out[...] = value(ids, t.copy(), scratch=scratch)
+        return out
     out = np.empty_like(t) if out is None else out
     with np.errstate(over="ignore", under="ignore"):
-        for ident, cols in _per_group(ids, t.shape[-1]):
+        for ident, cols in _per_group(ids):
             if isinstance(cols, slice):
                 w = None if scratch is None else scratch[..., cols]
                 value_into(ident, t[..., cols], out[..., cols], w)
@@ -366,13 +375,17 @@ def derivative(
 ) -> Array:
     """FANN's training derivative per column, given steepness, value and sum.
 
-    ``steepness`` is one number, one per column, or (faster: numpy's loops
-    with a broadcast column are twice as slow) one per element of ``t``.
+    ``steepness`` is one number, one per column, or (faster than one per
+    column: numpy's loops over a broadcast column run at half speed) one per
+    element of ``t``. ``out`` may be ``y`` or ``t`` (a copy is made then).
     """
     ids = np.asarray(ids)
     steepness = np.asarray(steepness, dtype=t.dtype)
+    if out is not None and (np.may_share_memory(out, t) or np.may_share_memory(out, y)):
+        out[...] = derivative(ids, steepness, y.copy(), t.copy(), scratch=scratch)
+        return out
     out = np.empty_like(t) if out is None else out
-    for ident, cols in _per_group(ids, t.shape[-1]):
+    for ident, cols in _per_group(ids):
         s = steepness[..., cols] if steepness.ndim else steepness
         if isinstance(cols, slice):
             w = None if scratch is None else scratch[..., cols]

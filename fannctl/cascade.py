@@ -239,18 +239,17 @@ class Candidates:
             sarprop_epoch=net.state.sarprop_epoch,
         )
         self.scores = np.zeros(count)
+        with np.errstate(divide="ignore"):
+            self.limit = (150.0 / self.steepness).astype(net.dtype)  # FANN's sum clamp
         self._buffers: dict[str, np.ndarray] = {}
 
     def _work(self, patterns: int, dtype: np.dtype) -> dict[str, np.ndarray]:
         """(candidates, patterns) work arrays, allocated once per pool, and each
-        candidate's steepness and clamp limit repeated along its row (numpy's
-        loops over a broadcast column run at half speed)."""
+        candidate's steepness repeated along its row (numpy's loops over a
+        broadcast column run at half speed)."""
         if not self._buffers or self._buffers["raw"].shape[1] != patterns:
             shape = (self.functions.size, patterns)
             self._buffers = {k: np.empty(shape, dtype=dtype) for k in ("raw", "t", "a", "d", "ev")}
-            with np.errstate(divide="ignore"):
-                limit = (150.0 / self.steepness).astype(dtype)
-            self._limit = limit
             self._buffers["s"] = np.repeat(self.steepness[:, None], patterns, axis=1)
         return self._buffers
 
@@ -268,7 +267,7 @@ class Candidates:
         raw = np.matmul(win, phase.sources_t, out=work["raw"])
         # Clamp before scaling (FANN); skipped for the rows whose sums cannot
         # reach the limit (all of them while the weights are small).
-        limit = self._limit
+        limit = self.limit
         over = np.flatnonzero(~(np.abs(win) @ phase.source_bound < 0.99 * limit))
         if over.size > 8:
             np.clip(raw, -limit[:, None], limit[:, None], out=raw)
@@ -286,14 +285,19 @@ class Candidates:
         self.scores = phase.sse - (a2 * v2 - 2.0 * np.einsum("co,co->c", v, ae) + phase.e2)
         # FANN's error value per pattern is (a v2 - ev) d with ev = sum_o e_o v_o;
         # computed as (a - ev/v2) d with v2 applied to the input slopes, which
-        # saves a pass (numpy scales rows at half speed). A zero v2 (all output
-        # weights zero) divides by one instead: its slopes are v2 x ... = 0.
-        scale = np.where(v2 > 0, v2, 1.0)
+        # saves a pass (numpy scales rows at half speed). Rows whose v2 is too
+        # small to divide by (output weights all ~0) take FANN's form instead.
+        tiny = ~(v2 > np.finfo(v2.dtype).tiny)
+        scale = np.where(tiny, 1.0, v2)
         ev = np.matmul(v / scale[:, None], phase.errors_t, out=scratch)
         err = np.subtract(a, ev, out=t)  # t is no longer needed
         err *= d
+        in_slopes = err @ phase.sources
+        in_slopes *= v2[:, None]
+        for c in np.flatnonzero(tiny):  # here ev is the plain sum_o e_o v_o
+            in_slopes[c] = ((a[c] * v2[c] - ev[c]) * d[c]) @ phase.sources
         slopes = self.state.slopes.reshape(self.weights.shape)
-        slopes[:, : self.num_in] -= v2[:, None] * (err @ phase.sources)
+        slopes[:, : self.num_in] -= in_slopes
         slopes[:, self.num_in :] -= 2.0 * (v * a2[:, None] - ae)
         update_weights(
             self.weights.reshape(-1),

@@ -29,21 +29,30 @@ def fann_loop(pool: cascade.Candidates, sources, errors, sse):
     return slopes, scores
 
 
+TOLERANCE = {"float64": (1e-9, 1e-12), "float32": (2e-4, 1e-5)}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("huge", [0, 3, 20])  # candidates whose sums reach the clamp
-def test_candidate_epoch_is_fanns_loop(monkeypatch, huge: int) -> None:
+def test_candidate_epoch_is_fanns_loop(monkeypatch, huge: int, dtype: str) -> None:
     rng = np.random.default_rng(huge)
-    net = network.create([4, 2], shortcut=True, dtype="float64", rng=rng)
+    net = network.create([4, 2], shortcut=True, dtype=dtype, rng=rng)
     pool = cascade.Candidates(net, rng.random)
     assert pool.functions.size == 80  # FANN's default 10 functions x 4 steepnesses x 2
-    pool.weights = rng.uniform(-1, 1, pool.weights.shape)
+    pool.weights = rng.uniform(-1, 1, pool.weights.shape).astype(dtype)
     clamped = rng.choice(pool.functions.size, huge, replace=False)
     pool.weights[clamped, : pool.num_in] *= 400.0
     pool.weights[7, pool.num_in :] = 0.0  # no output weights: no input slopes
+    # output weights whose squares underflow to 0: FANN's slopes still carry
+    # sum_o e_o v_o
+    small = np.sqrt(np.finfo(dtype).smallest_subnormal) / 8
+    pool.weights[9, pool.num_in :] = small
+    assert (pool.weights[9, pool.num_in :] ** 2).sum() == 0
     patterns = 11
-    sources = np.column_stack(
-        [rng.uniform(-1, 1, (patterns, 4)), np.ones(patterns)]
+    sources = np.column_stack([rng.uniform(-1, 1, (patterns, 4)), np.ones(patterns)]).astype(
+        dtype
     )  # inputs and their bias
-    errors = rng.uniform(-0.5, 0.5, (patterns, 2))
+    errors = rng.uniform(-0.5, 0.5, (patterns, 2)).astype(dtype)
     sse = float((errors**2).sum())
     phase = cascade._Residual(
         sources,
@@ -62,6 +71,10 @@ def test_candidate_epoch_is_fanns_loop(monkeypatch, huge: int) -> None:
     monkeypatch.setattr(cascade, "update_weights", keep_slopes)
     want_slopes, want_scores = fann_loop(pool, sources, errors, sse)
     best = pool.epoch(net, phase, 0.1, None)
-    np.testing.assert_allclose(seen["slopes"], want_slopes, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(pool.scores, want_scores, rtol=1e-9, atol=1e-12)
+    rtol, atol = TOLERANCE[dtype]
+    assert seen["slopes"].dtype == pool.weights.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(seen["slopes"], want_slopes, rtol=rtol, atol=atol)
+    # the underflow row, on its own scale
+    np.testing.assert_allclose(seen["slopes"][9] / small, want_slopes[9] / small, rtol=rtol)
+    np.testing.assert_allclose(pool.scores, want_scores, rtol=rtol, atol=atol)
     assert best == int(np.argmax(want_scores))
