@@ -292,10 +292,10 @@ class Candidates:
         ev = np.matmul(v / scale[:, None], phase.errors_t, out=scratch)
         err = np.subtract(a, ev, out=t)  # t is no longer needed
         err *= d
-        in_slopes = err @ phase.sources
+        in_slopes = (err @ phase.sources)[:, : self.num_in]
         in_slopes *= v2[:, None]
         for c in np.flatnonzero(tiny):  # here ev is the plain sum_o e_o v_o
-            in_slopes[c] = ((a[c] * v2[c] - ev[c]) * d[c]) @ phase.sources
+            in_slopes[c] = ((a[c] * v2[c] - ev[c]) * d[c]) @ phase.sources[:, : self.num_in]
         slopes = self.state.slopes.reshape(self.weights.shape)
         slopes[:, : self.num_in] -= in_slopes
         slopes[:, self.num_in :] -= 2.0 * (v * a2[:, None] - ae)
@@ -314,8 +314,8 @@ class Candidates:
 class _Residual:
     """What the candidates correlate with, fixed for one candidate phase."""
 
-    sources: np.ndarray  # (P, K) every non-output neuron's value
-    sources_t: np.ndarray  # the same, (K, P)
+    sources: np.ndarray  # (P, K') every non-output neuron's value, zero columns past K
+    sources_t: np.ndarray  # the K real columns, (K, P)
     errors: np.ndarray  # (P, O) plain (halved) output errors, no error function
     errors_t: np.ndarray  # the same, (O, P)
     sse: float
@@ -326,8 +326,14 @@ class _Residual:
     def of(cls, net: Network, data: TrainingData, outputs: _Outputs) -> _Residual:
         errors = output_errors(net, outputs.forward()[1], data.outputs)[0]
         sources = outputs.sources
+        # The input slopes' (C x P) @ (P x K) product runs up to 1.4x faster
+        # with K a multiple of 8 (OpenBLAS's SkylakeX sgemm, bench/NOTES.md):
+        # zero columns pad it and their slopes are dropped.
+        patterns, count = sources.shape
+        padded = np.zeros((patterns, -(-count // 8) * 8), dtype=sources.dtype)
+        padded[:, :count] = sources
         return cls(
-            sources,
+            padded,
             outputs.sources_t,
             errors,
             np.ascontiguousarray(errors.T),
