@@ -302,6 +302,39 @@ def derivative_into(
         out.fill(0.0)
 
 
+def derivative_at_unscaled_into(
+    ident: int, s: Array, y: Array, t: Array, out: Array, scratch: Array | None = None
+) -> None:
+    """FANN's derivative at the *unscaled* sum ``t / s``, from the scaled sum ``t``.
+
+    Cascade candidates call FANN's derivative with the sum before the
+    steepness is applied (FANN's quirk); a caller that only has ``t = s x sum``
+    gets the same numbers up to rounding without dividing where the formula
+    allows: gaussian -2 (t/s) y s s = -2 t y s, sine s cos(s (t/s)) = s cos t.
+    """
+    if ident in (GAUSSIAN, GAUSSIAN_SYMMETRIC):  # -2 t y s, -2 t (y+1) s
+        np.multiply(t, -2.0, out=out)
+        if ident == GAUSSIAN:
+            np.multiply(out, y, out=out)
+        else:
+            w = np.empty_like(out) if scratch is None else scratch
+            np.add(y, 1.0, out=w)
+            np.multiply(out, w, out=out)
+        np.multiply(out, s, out=out)
+    elif ident in (SIN_SYMMETRIC, SIN, COS_SYMMETRIC, COS):  # s cos t, -s sin t (/2)
+        (np.cos if ident in (SIN_SYMMETRIC, SIN) else np.sin)(t, out=out)
+        np.multiply(s, out, out=out)
+        if ident in (COS_SYMMETRIC, COS):
+            np.negative(out, out=out)
+        if ident in (SIN, COS):
+            np.divide(out, 2.0, out=out)
+    elif ident in (ELLIOT, ELLIOT_SYMMETRIC, RELU, LEAKY_RELU):  # these need t/s itself
+        unscaled = np.divide(t, s, out=np.empty_like(out) if scratch is None else scratch)
+        derivative_into(ident, s, y, unscaled, out)
+    else:  # from y or s alone
+        derivative_into(ident, s, y, t, out, scratch)
+
+
 def scale_and_clamp(net: Array, steepness: Array) -> Array:
     """Return FANN's stored sum ``t``: steepness times net, clamped to +-150/s."""
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -13,6 +13,7 @@ weight the candidate trained against output ``O-1-k`` (FANN reverses the order).
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -239,17 +240,20 @@ class Candidates:
             sarprop_epoch=net.state.sarprop_epoch,
         )
         self.scores = np.zeros(count)
-        with np.errstate(divide="ignore"):
-            self.limit = (150.0 / self.steepness).astype(net.dtype)  # FANN's sum clamp
+        # (function, rows): each run of candidates with one function
+        edges = [0, *np.flatnonzero(np.diff(self.functions)) + 1, count]
+        self._groups = [
+            (int(self.functions[lo]), slice(lo, hi)) for lo, hi in itertools.pairwise(edges)
+        ]
         self._buffers: dict[str, np.ndarray] = {}
 
     def _work(self, patterns: int, dtype: np.dtype) -> dict[str, np.ndarray]:
         """(candidates, patterns) work arrays, allocated once per pool, and each
         candidate's steepness repeated along its row (numpy's loops over a
         broadcast column run at half speed)."""
-        if not self._buffers or self._buffers["raw"].shape[1] != patterns:
+        if not self._buffers or self._buffers["t"].shape[1] != patterns:
             shape = (self.functions.size, patterns)
-            self._buffers = {k: np.empty(shape, dtype=dtype) for k in ("raw", "t", "a", "d", "ev")}
+            self._buffers = {k: np.empty(shape, dtype=dtype) for k in ("t", "a", "d", "ev")}
             self._buffers["s"] = np.repeat(self.steepness[:, None], patterns, axis=1)
         return self._buffers
 
@@ -264,20 +268,23 @@ class Candidates:
         win = self.weights[:, : self.num_in]
         v = self.weights[:, self.num_in :]
         work = self._work(phase.sources.shape[0], net.dtype)
-        raw = np.matmul(win, phase.sources_t, out=work["raw"])
-        # Clamp before scaling (FANN); skipped for the rows whose sums cannot
-        # reach the limit (all of them while the weights are small).
-        limit = self.limit
-        over = np.flatnonzero(~(np.abs(win) @ phase.source_bound < 0.99 * limit))
+        # t = s x sum in one product, steepness folded into the weights. FANN
+        # clamps the sum to +-150/s before scaling, i.e. t to +-150 (for s > 0;
+        # the same up to rounding); rows whose sums cannot get there are skipped.
+        scaled = win * self.steepness[:, None]
+        t = np.matmul(scaled, phase.sources_t, out=work["t"])
+        over = np.flatnonzero(~(np.abs(scaled) @ phase.source_bound < 148.5))
         if over.size > 8:
-            np.clip(raw, -limit[:, None], limit[:, None], out=raw)
+            np.clip(t, -150.0, 150.0, out=t)
         for c in over if over.size <= 8 else ():
-            np.clip(raw[c], -limit[c], limit[c], out=raw[c])
+            np.clip(t[c], -150.0, 150.0, out=t[c])
         s = work["s"]
-        t = np.multiply(raw, s, out=work["t"])
         a, d, scratch = work["a"], work["d"], work["ev"]
         activations.value(self.functions, t.T, out=a.T, scratch=scratch.T)
-        activations.derivative(self.functions, s.T, a.T, raw.T, out=d.T, scratch=scratch.T)
+        for ident, rows in self._groups:  # FANN's derivative sees the unscaled sum
+            activations.derivative_at_unscaled_into(
+                ident, s[rows], a[rows], t[rows], d[rows], scratch[rows]
+            )
         ae = a @ phase.errors  # sum_p a e_o
         v2 = np.einsum("co,co->c", v, v)
         a2 = np.vecdot(a, a)

@@ -169,3 +169,18 @@ def test_mixed_layers_use_each_columns_function() -> None:
         np.testing.assert_array_equal(y[:, col], want)
         want = DERIVATIVE[ident](steep[col], y[:, col], t[:, col])
         np.testing.assert_array_equal(d[:, col], want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_derivative_at_unscaled_sum_from_the_scaled_one(dtype) -> None:
+    """Cascade's candidates: FANN's derivative at t/s, computed from t."""
+    rng = np.random.default_rng(11)
+    t = rng.uniform(-6, 6, (200, 3)).astype(dtype)
+    s = np.array([0.25, 0.5, 1.0], dtype=dtype)
+    y = rng.uniform(-1.2, 1.2, t.shape).astype(dtype)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    for ident in range(len(A.NAMES)):
+        want = DERIVATIVE[ident](s, y, t / s)
+        got = np.empty_like(t)
+        A.derivative_at_unscaled_into(ident, s, y, t, got)
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, err_msg=A.NAMES[ident])
