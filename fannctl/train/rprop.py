@@ -42,7 +42,8 @@ def _fann(w: np.ndarray, state: TrainState, params: TrainingParams, start: int) 
     slope = state.slopes[start:]
     prev_slope = state.prev_slopes[start:]
     prev_steps = state.prev_steps[start:]
-    # Whole-array passes with np.where (no boolean fancy indexing): the same
+    # Whole-array passes with np.where (no boolean fancy indexing, no masked
+    # copyto: with random signs it runs at half np.where's speed): the same
     # float operations per weight as FANN's loop, a few times faster in numpy.
     prev_step = np.maximum(prev_steps, dt(0.0001))
     same = np.multiply(slope, prev_slope) >= 0
@@ -50,18 +51,17 @@ def _fann(w: np.ndarray, state: TrainState, params: TrainingParams, start: int) 
     np.minimum(grown, delta_max, out=grown)
     np.multiply(prev_step, decrease, out=prev_step)
     np.maximum(prev_step, delta_min, out=prev_step)
-    np.copyto(prev_step, grown, where=same)  # prev_step now holds the new step
+    step = np.where(same, grown, prev_step)
     # After a sign change the slope is forgotten, and the weight moves +step.
     down = slope < 0
     down &= same
-    lowered = np.subtract(w, prev_step)
+    lowered = np.subtract(w, step)
     np.maximum(lowered, dt(-WEIGHT_LIMIT), out=lowered)
-    np.add(w, prev_step, out=w)
+    np.add(w, step, out=w)
     np.minimum(w, dt(WEIGHT_LIMIT), out=w)
-    np.copyto(w, lowered, where=down)
-    prev_steps[...] = prev_step
-    np.copyto(prev_slope, slope)
-    np.copyto(prev_slope, 0, where=~same)
+    w[...] = np.where(down, lowered, w)
+    prev_steps[...] = step
+    prev_slope[...] = np.where(same, slope, dt(0.0))
 
 
 def _textbook(
