@@ -329,7 +329,10 @@ def derivative_at_unscaled_into(
         if ident in (SIN, COS):
             np.divide(out, 2.0, out=out)
     elif ident in (ELLIOT, ELLIOT_SYMMETRIC, RELU, LEAKY_RELU):  # these need t/s itself
-        unscaled = np.divide(t, s, out=np.empty_like(out) if scratch is None else scratch)
+        w = np.empty_like(out) if scratch is None else scratch
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unscaled = np.divide(t, s, out=w)
+        np.copyto(unscaled, 0.0, where=np.equal(s, 0))  # s = 0: every one of these is 0
         derivative_into(ident, s, y, unscaled, out)
     else:  # from y or s alone
         derivative_into(ident, s, y, t, out, scratch)

@@ -184,3 +184,7 @@ def test_derivative_at_unscaled_sum_from_the_scaled_one(dtype) -> None:
         got = np.empty_like(t)
         A.derivative_at_unscaled_into(ident, s, y, t, got)
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, err_msg=A.NAMES[ident])
+        # A zero steepness makes t zero and every derivative zero (FANN's, at any sum).
+        zero = np.zeros_like(s)
+        A.derivative_at_unscaled_into(ident, zero, y, np.zeros_like(t), got)
+        assert np.all(got == 0), A.NAMES[ident]
