@@ -259,14 +259,7 @@ def derivative_into(
         np.subtract(1.0, out, out=out)
         np.multiply(s, out, out=out)
     elif ident in (GAUSSIAN, GAUSSIAN_SYMMETRIC):  # -2 t y s s, -2 t (y+1) s s
-        np.multiply(t, -2.0, out=out)
-        if ident == GAUSSIAN:
-            np.multiply(out, y, out=out)
-        else:
-            w = np.empty_like(out) if scratch is None else scratch
-            np.add(y, 1.0, out=w)
-            np.multiply(out, w, out=out)
-        np.multiply(out, s, out=out)
+        _gaussian_times_s(ident, s, y, t, out, scratch)
         np.multiply(out, s, out=out)
     elif ident in (ELLIOT, ELLIOT_SYMMETRIC):  # s/(2(1+|t|)(1+|t|)), s/((1+|t|)(1+|t|))
         w = np.empty_like(out) if scratch is None else scratch
@@ -278,18 +271,9 @@ def derivative_into(
         else:
             np.multiply(w, w, out=out)
         np.divide(s, out, out=out)
-    elif ident in (SIN_SYMMETRIC, SIN, COS_SYMMETRIC, COS):
-        # s cos(s t), s cos(s t)/2, -s sin(s t), -s sin(s t)/2 (FANN applies s twice)
+    elif ident in (SIN_SYMMETRIC, SIN, COS_SYMMETRIC, COS):  # FANN applies s twice
         np.multiply(s, t, out=out)
-        if ident in (SIN_SYMMETRIC, SIN):
-            np.cos(out, out=out)
-            np.multiply(s, out, out=out)
-        else:
-            np.sin(out, out=out)
-            np.multiply(s, out, out=out)  # (-s) x is -(s x) exactly
-            np.negative(out, out=out)
-        if ident in (SIN, COS):
-            np.divide(out, 2.0, out=out)
+        _sine_at(ident, s, out, out)
     elif ident in (LINEAR, LINEAR_PIECE, LINEAR_PIECE_SYMMETRIC):
         out[...] = s
     elif ident == RELU:  # FANN tests y < 0, never true; the right test is on t
@@ -302,6 +286,31 @@ def derivative_into(
         out.fill(0.0)
 
 
+def _gaussian_times_s(ident: int, s: Array, y: Array, t: Array, out: Array, scratch) -> None:
+    """-2 t y s (gaussian), -2 t (y+1) s (symmetric): FANN's derivative but one s."""
+    np.multiply(t, -2.0, out=out)
+    if ident == GAUSSIAN:
+        np.multiply(out, y, out=out)
+    else:
+        w = np.empty_like(out) if scratch is None else scratch
+        np.add(y, 1.0, out=w)
+        np.multiply(out, w, out=out)
+    np.multiply(out, s, out=out)
+
+
+def _sine_at(ident: int, s: Array, x: Array, out: Array) -> None:
+    """s cos x, s cos(x)/2, -s sin x, -s sin(x)/2 (``x`` may be ``out``)."""
+    if ident in (SIN_SYMMETRIC, SIN):
+        np.cos(x, out=out)
+        np.multiply(s, out, out=out)
+    else:
+        np.sin(x, out=out)
+        np.multiply(s, out, out=out)  # (-s) x is -(s x) exactly
+        np.negative(out, out=out)
+    if ident in (SIN, COS):
+        np.divide(out, 2.0, out=out)
+
+
 def derivative_at_unscaled_into(
     ident: int, s: Array, y: Array, t: Array, out: Array, scratch: Array | None = None
 ) -> None:
@@ -312,22 +321,10 @@ def derivative_at_unscaled_into(
     gets the same numbers up to rounding without dividing where the formula
     allows: gaussian -2 (t/s) y s s = -2 t y s, sine s cos(s (t/s)) = s cos t.
     """
-    if ident in (GAUSSIAN, GAUSSIAN_SYMMETRIC):  # -2 t y s, -2 t (y+1) s
-        np.multiply(t, -2.0, out=out)
-        if ident == GAUSSIAN:
-            np.multiply(out, y, out=out)
-        else:
-            w = np.empty_like(out) if scratch is None else scratch
-            np.add(y, 1.0, out=w)
-            np.multiply(out, w, out=out)
-        np.multiply(out, s, out=out)
-    elif ident in (SIN_SYMMETRIC, SIN, COS_SYMMETRIC, COS):  # s cos t, -s sin t (/2)
-        (np.cos if ident in (SIN_SYMMETRIC, SIN) else np.sin)(t, out=out)
-        np.multiply(s, out, out=out)
-        if ident in (COS_SYMMETRIC, COS):
-            np.negative(out, out=out)
-        if ident in (SIN, COS):
-            np.divide(out, 2.0, out=out)
+    if ident in (GAUSSIAN, GAUSSIAN_SYMMETRIC):
+        _gaussian_times_s(ident, s, y, t, out, scratch)
+    elif ident in (SIN_SYMMETRIC, SIN, COS_SYMMETRIC, COS):
+        _sine_at(ident, s, t, out)
     elif ident in (ELLIOT, ELLIOT_SYMMETRIC, RELU, LEAKY_RELU):  # these need t/s itself
         w = np.empty_like(out) if scratch is None else scratch
         with np.errstate(divide="ignore", invalid="ignore"):
