@@ -213,5 +213,5 @@ inline REAL error_function(REAL e, int which)
         return (REAL)-17;
     if (e > (REAL)0.9999999)
         return (REAL)17;
-    return (REAL)LIBM_LOG((WIDE)(((REAL)1 + e) / ((REAL)1 - e)));
+    return (REAL)LIBM_LOG(((WIDE)1 + (WIDE)e) / ((WIDE)1 - (WIDE)e)); /* all in double, as FANN */
 }

@@ -69,16 +69,18 @@ def _error_counts(err: np.ndarray, bit_fail_limit: float) -> tuple[float, int, i
 
 
 def error_function(err: np.ndarray, which: int) -> np.ndarray:
-    """FANN's training error function: 0 linear (e), 1 tanh (atanh-like log)."""
+    """FANN's training error function: 0 linear (e), 1 tanh: log((1.0+e)/(1.0-e)),
+    which FANN evaluates in double (1.0 is a double) before storing it as fann_type."""
     if which == 0:
         return err
+    wide = err.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.add(1.0, err)
-        out /= np.subtract(1.0, err)
+        out = np.add(1.0, wide)
+        out /= np.subtract(1.0, wide, out=wide)
         np.log(out, out=out)
     np.copyto(out, -17.0, where=err < -0.9999999)
     np.copyto(out, 17.0, where=err > 0.9999999)
-    return out
+    return out.astype(err.dtype, copy=False)
 
 
 @dataclass
