@@ -329,7 +329,8 @@ def derivative_at_unscaled_into(
         w = np.empty_like(out) if scratch is None else scratch
         with np.errstate(divide="ignore", invalid="ignore"):
             unscaled = np.divide(t, s, out=w)
-        np.copyto(unscaled, 0.0, where=np.equal(s, 0))  # s = 0: every one of these is 0
+        if not np.all(s):  # s = 0: every one of these derivatives is 0
+            np.copyto(unscaled, 0.0, where=np.equal(s, 0))
         derivative_into(ident, s, y, unscaled, out)
     else:  # from y or s alone
         derivative_into(ident, s, y, t, out, scratch)
