@@ -253,8 +253,14 @@ class Candidates:
         broadcast column run at half speed)."""
         if not self._buffers or self._buffers["t"].shape[1] != patterns:
             shape = (self.functions.size, patterns)
-            self._buffers = {k: np.empty(shape, dtype=dtype) for k in ("t", "a", "d", "ev")}
-            self._buffers["s"] = np.repeat(self.steepness[:, None], patterns, axis=1)
+            work = {k: np.empty(shape, dtype=dtype) for k in ("t", "a", "d", "ev")}
+            work["s"] = np.repeat(self.steepness[:, None], patterns, axis=1)
+            self._buffers = work
+            # each function's block of every array, sliced once per pool
+            self._blocks = [
+                (ident, *(work[k][rows] for k in ("s", "t", "a", "d", "ev")))
+                for ident, rows in self._groups
+            ]
         return self._buffers
 
     def epoch(self, net: Network, phase: _Residual, mse: float, random_source) -> int:
@@ -278,18 +284,17 @@ class Candidates:
             np.clip(t, -150.0, 150.0, out=t)
         for c in over if over.size <= 8 else ():
             np.clip(t[c], -150.0, 150.0, out=t[c])
-        s = work["s"]
         a, d, scratch = work["a"], work["d"], work["ev"]
-        activations.value(self.functions, t.T, out=a.T, scratch=scratch.T)
-        for ident, rows in self._groups:  # FANN's derivative sees the unscaled sum
-            activations.derivative_at_unscaled_into(
-                ident, s[rows], a[rows], t[rows], d[rows], scratch[rows]
-            )
+        with np.errstate(over="ignore", under="ignore"):
+            for ident, s_b, t_b, a_b, d_b, w_b in self._blocks:
+                activations.value_into(ident, t_b, a_b, w_b)
+                # FANN's derivative sees the unscaled sum
+                activations.derivative_at_unscaled_into(ident, s_b, a_b, t_b, d_b, w_b)
         ae = a @ phase.errors  # sum_p a e_o
-        v2 = np.einsum("co,co->c", v, v)
+        v2 = np.vecdot(v, v)
         a2 = np.vecdot(a, a)
         # sum_p sum_o (a v_o - e_o)^2, expanded so no (C, P, O) array is built
-        self.scores = phase.sse - (a2 * v2 - 2.0 * np.einsum("co,co->c", v, ae) + phase.e2)
+        self.scores = phase.sse - (a2 * v2 - 2.0 * np.vecdot(v, ae) + phase.e2)
         # FANN's error value per pattern is (a v2 - ev) d with ev = sum_o e_o v_o;
         # computed as (a - ev/v2) d with v2 applied to the input slopes, which
         # saves a pass (numpy scales rows at half speed). Rows whose v2 is too
