@@ -336,13 +336,20 @@ def derivative_at_unscaled_into(
         derivative_into(ident, s, y, t, out, scratch)
 
 
-def scale_and_clamp(net: Array, steepness: Array) -> Array:
-    """Return FANN's stored sum ``t``: steepness times net, clamped to +-150/s."""
+def scale_and_clamp(net: Array, steepness: Array, out: Array | None = None) -> Array:
+    """FANN's stored sum ``t``: steepness times net, clamped to +-150/s (into ``out``).
+
+    ``steepness`` is one number or one per neuron, broadcasting against ``net``.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = net * steepness
-        limit = (150.0 / steepness).astype(net.dtype, copy=False)
-        np.minimum(t, limit, out=t)
-        np.maximum(t, -limit, out=t)
+        t = np.multiply(net, steepness, out=out)
+        limit = 150.0 / steepness
+        if np.ndim(limit) == 0 and limit >= 0:
+            np.clip(t, -limit, limit, out=t)  # one number: numpy's fast clip
+        else:
+            limit = np.asarray(limit, dtype=t.dtype)
+            np.minimum(t, limit, out=t)
+            np.maximum(t, -limit, out=t)
     return t
 
 

@@ -123,8 +123,6 @@ class _Outputs:
         out = slice(self.first_out, self.first_out + net.num_output)
         self.ids = net.activation[out].copy()
         self.steepness = net.steepness[out].copy()
-        with np.errstate(divide="ignore"):
-            self.limit = (150.0 / self.steepness).astype(net.dtype)[:, None]
         self.targets = np.ascontiguousarray(data.outputs.T)
         self.t = np.empty(self.targets.shape, dtype=net.dtype)
         self.y = np.empty_like(self.t)
@@ -138,8 +136,7 @@ class _Outputs:
         net = self.net
         block = net.weights[self.con_start :].reshape(net.num_output, self.first_out)
         t = np.matmul(block, self.sources_t, out=self.t)
-        t *= self.steepness[:, None]  # FANN's stored sum: s * net, clamped to +-150/s
-        np.clip(t, -self.limit, self.limit, out=t)
+        activations.scale_and_clamp(t, self.steepness[:, None], out=t)  # FANN's stored sum
         activations.value(self.ids, t.T, out=self.y.T)
         return t.T, self.y.T
 

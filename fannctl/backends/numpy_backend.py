@@ -256,15 +256,7 @@ def _forward(net: Network, layout: _Layout, bufs: _Buffers, inputs: np.ndarray) 
         else:
             _matmul(block, hidden[plan.rest], out=t)
         cols = slice(view.first, view.first + view.size)
-        steepness = _per_neuron(net.steepness[cols])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            limit = 150.0 / steepness
-            t *= steepness
-            if np.ndim(limit) == 0 and limit >= 0:
-                np.clip(t, -limit, limit, out=t)
-            else:
-                np.minimum(t, limit, out=t)
-                np.maximum(t, -limit, out=t)
+        activations.scale_and_clamp(t, _per_neuron(net.steepness[cols]), out=t)
         _value(net.activation[cols], t, hidden[plan.rows])
 
 
