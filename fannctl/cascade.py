@@ -237,11 +237,6 @@ class Candidates:
             sarprop_epoch=net.state.sarprop_epoch,
         )
         self.scores = np.zeros(count)
-        # (function, rows): each run of candidates with one function
-        edges = [0, *np.flatnonzero(np.diff(self.functions)) + 1, count]
-        self._groups = [
-            (int(self.functions[lo]), slice(lo, hi)) for lo, hi in itertools.pairwise(edges)
-        ]
         self._buffers: dict[str, np.ndarray] = {}
 
     def _work(self, patterns: int, dtype: np.dtype) -> dict[str, np.ndarray]:
@@ -253,10 +248,12 @@ class Candidates:
             work = {k: np.empty(shape, dtype=dtype) for k in ("t", "a", "d", "ev")}
             work["s"] = np.repeat(self.steepness[:, None], patterns, axis=1)
             self._buffers = work
-            # each function's block of every array, sliced once per pool
+            # each run of candidates with one function: its block of every array,
+            # sliced once per pool
+            edges = [0, *np.flatnonzero(np.diff(self.functions)) + 1, self.functions.size]
             self._blocks = [
-                (ident, *(work[k][rows] for k in ("s", "t", "a", "d", "ev")))
-                for ident, rows in self._groups
+                (int(self.functions[lo]), *(work[k][lo:hi] for k in ("s", "t", "a", "d", "ev")))
+                for lo, hi in itertools.pairwise(edges)
             ]
         return self._buffers
 
