@@ -74,13 +74,19 @@ def describe() -> str:
 
 
 def set_threads(threads: int | None):
-    """Limit BLAS and numexpr threads (0 or None leaves the environment's choice).
+    """Limit BLAS and numexpr threads (0 or None leaves the environment's choice),
+    and choose PoCL's device as the CLI does (``fannctl.threads``; before
+    pyopencl is first used).
 
     Returns the threadpoolctl limiter to keep alive, or None.
     """
     if not threads:
         return None
     import numexpr
+
+    from fannctl import threads as fannctl_threads
+
+    fannctl_threads.configure(threads)
 
     numexpr.set_num_threads(threads)
     try:

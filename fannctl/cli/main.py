@@ -33,30 +33,11 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-_THREAD_VARIABLES = (
-    "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
-
-
 def _threads(value: int | None) -> None:
-    """Set the BLAS/numexpr thread count before numpy loads (commands import it lazily).
+    """Set the compute threads before numpy loads (commands import it lazily)."""
+    from fannctl import threads
 
-    The default is one thread, like libfann: on a shared machine (CI, cron) a
-    second BLAS thread that has to wait for a busy core stalls every product.
-    """
-    import os
-
-    if value is None:
-        if any(name in os.environ for name in _THREAD_VARIABLES):
-            return
-        value = 1
-    for name in _THREAD_VARIABLES:
-        os.environ[name] = str(max(int(value), 1))
-    # PoCL's CPU device (OpenCL) takes its worker count from these.
-    os.environ.setdefault("POCL_MAX_PTHREAD_COUNT", str(max(int(value), 1)))
+    threads.configure(value)
 
 
 @app.callback()
@@ -68,7 +49,7 @@ def _root(
         None,
         "--threads",
         envvar="FANNCTL_THREADS",
-        help="Compute threads for BLAS and numexpr (default 1, or what "
+        help="Compute threads for BLAS, numexpr and the OpenCL CPU device (default 1, or what "
         "OPENBLAS_NUM_THREADS/OMP_NUM_THREADS say).",
     ),
 ) -> None:

@@ -1,0 +1,41 @@
+"""How many threads fannctl computes with, set before the compute libraries load.
+
+The default is one thread, like libfann: on a shared machine (CI, cron) a
+second BLAS thread that has to wait for a busy core stalls every product.
+The settings are environment variables, read once by each library when it
+loads (OpenBLAS, OpenMP, MKL and numexpr when numpy/numexpr are imported;
+PoCL, the OpenCL CPU driver, when pyopencl first lists the platforms), so
+``configure`` must run before those imports: the CLI calls it first thing.
+
+PoCL: with one thread, its single-threaded ``basic`` CPU device (a kernel
+launch returns in about a microsecond here, where the ``pthread`` device's
+hand-off to its worker costs about 45 us, and the worker on the other core
+then reads the data through that core's cache); with more, the ``pthread``
+device with that many workers. A ``POCL_DEVICES`` or
+``POCL_MAX_PTHREAD_COUNT`` already set is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+
+VARIABLES = (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def configure(threads: int | None = None) -> None:
+    """Set the thread count (None: 1, unless the environment already sets one)."""
+    if threads is None:
+        if any(name in os.environ for name in VARIABLES):
+            return
+        threads = 1
+    threads = max(int(threads), 1)
+    for name in VARIABLES:
+        os.environ[name] = str(threads)
+    os.environ.setdefault("POCL_MAX_PTHREAD_COUNT", str(threads))
+    if threads == 1:
+        os.environ.setdefault("POCL_DEVICES", "basic")
