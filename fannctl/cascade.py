@@ -13,6 +13,7 @@ weight the candidate trained against output ``O-1-k`` (FANN reverses the order).
 
 from __future__ import annotations
 
+import copy
 import itertools
 import time
 from collections.abc import Callable
@@ -21,9 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fannctl import activations
+from fannctl.backends import select
 from fannctl.backends.numpy_backend import NumpyBackend, error_function, output_errors
 from fannctl.data import TrainingData, check_fits, scale_data
-from fannctl.errors import ParameterError
+from fannctl.errors import DeviceError, ParameterError
 from fannctl.network import SHORTCUT, Network, TrainState
 from fannctl.params import fann_float
 from fannctl.train import (
@@ -86,6 +88,7 @@ class CascadeResult:
     epochs: int
     seconds: float
     history: list[CascadeReport] = field(default_factory=list)
+    device: str = "numpy"  # where the candidate epochs ran (the last engine used)
 
 
 def check_cascadable(net: Network) -> None:
@@ -199,7 +202,9 @@ def train_outputs(
 class Candidates:
     """The candidate pool: one row of [input weights | output weights] each."""
 
-    def __init__(self, net: Network, uniform: Callable[[tuple[int, int]], np.ndarray]) -> None:
+    def __init__(
+        self, net: Network, uniform: Callable[[tuple[int, int]], np.ndarray], engine=None
+    ) -> None:
         p = net.params
         funcs = [int(f) for f in p.cascade_activation_functions]
         steeps = [float(net.dtype.type(s)) for s in p.cascade_activation_steepnesses]
@@ -238,6 +243,7 @@ class Candidates:
         )
         self.scores = np.zeros(count)
         self._buffers: dict[str, np.ndarray] = {}
+        self.engine = engine  # the fused device kernel, or None (numpy)
 
     def _work(self, patterns: int, dtype: np.dtype) -> dict[str, np.ndarray]:
         """(candidates, patterns) work arrays, allocated once per pool, and each
@@ -257,22 +263,56 @@ class Candidates:
             ]
         return self._buffers
 
+    def copy(self) -> Candidates:
+        """A pool in the same state, sharing nothing that an epoch changes (trials)."""
+        twin = object.__new__(Candidates)
+        twin.__dict__.update(self.__dict__)
+        twin.weights = self.weights.copy()
+        twin.state = copy.deepcopy(self.state)
+        twin.scores = self.scores.copy()
+        return twin  # the work arrays are scratch: shared
+
     def epoch(self, net: Network, phase: _Residual, mse: float, random_source) -> int:
         """One candidate epoch over all patterns; returns the best candidate's index.
 
         Arrays are (candidates, patterns), so each activation function's
         candidates are one contiguous block of rows. The work arrays are kept
         between epochs: allocating ~1 MB arrays afresh each epoch costs more in
-        page faults than the arithmetic on them.
+        page faults than the arithmetic on them. With an ``engine`` (the fused
+        OpenCL kernel) everything between the two products is one launch; its
+        DeviceError leaves the pool unchanged (the caller goes on in numpy).
         """
         win = self.weights[:, : self.num_in]
         v = self.weights[:, self.num_in :]
         work = self._work(phase.sources.shape[0], net.dtype)
-        # t = s x sum in one product, steepness folded into the weights. FANN
-        # clamps the sum to +-150/s before scaling, i.e. t to +-150 (for s > 0;
-        # the same up to rounding); rows whose sums cannot get there are skipped.
+        # t = s x sum in one product, steepness folded into the weights.
         scaled = win * self.steepness[:, None]
         t = np.matmul(scaled, phase.sources_t, out=work["t"])
+        if self.engine is not None:  # a DeviceError leaves the pool as it was
+            sq, out_terms = self.engine(t, self.functions, self.steepness, phase.errors_t, v)
+            self.scores = phase.sse - sq.astype(np.float64)
+            in_slopes = t @ phase.sources  # t now holds err x d
+        else:
+            in_slopes, out_terms = self._numpy_terms(scaled, t, v, work, phase)
+        slopes = self.state.slopes.reshape(self.weights.shape)
+        slopes[:, : self.num_in] -= in_slopes[:, : self.num_in]
+        slopes[:, self.num_in :] -= out_terms
+        update_weights(
+            self.weights.reshape(-1),
+            self.state,
+            net.params,
+            phase.sources.shape[0],
+            mse=mse,
+            random_source=random_source,
+        )
+        return int(np.argmax(self.scores))
+
+    def _numpy_terms(self, scaled, t, v, work, phase) -> tuple[np.ndarray, np.ndarray]:
+        """The epoch between the two products, in numpy: sets the scores and
+        returns the input-slope terms (C, K') and output-slope terms (C, O)."""
+        # FANN clamps the sum to +-150/s before scaling, i.e. t to +-150 (for
+        # s > 0; the same up to rounding); rows whose sums cannot get there are
+        # skipped.
         over = np.flatnonzero(~(np.abs(scaled) @ phase.source_bound < 148.5))
         if over.size > 8:
             np.clip(t, -150.0, 150.0, out=t)
@@ -298,22 +338,11 @@ class Candidates:
         ev = np.matmul(v / scale[:, None], phase.errors_t, out=scratch)
         err = np.subtract(a, ev, out=t)  # t is no longer needed
         err *= d
-        in_slopes = (err @ phase.sources)[:, : self.num_in]
+        in_slopes = err @ phase.sources
         in_slopes *= v2[:, None]
         for c in np.flatnonzero(tiny):  # here ev is the plain sum_o e_o v_o
-            in_slopes[c] = ((a[c] * v2[c] - ev[c]) * d[c]) @ phase.sources[:, : self.num_in]
-        slopes = self.state.slopes.reshape(self.weights.shape)
-        slopes[:, : self.num_in] -= in_slopes
-        slopes[:, self.num_in :] -= 2.0 * (v * a2[:, None] - ae)
-        update_weights(
-            self.weights.reshape(-1),
-            self.state,
-            net.params,
-            phase.sources.shape[0],
-            mse=mse,
-            random_source=random_source,
-        )
-        return int(np.argmax(self.scores))
+            in_slopes[c] = ((a[c] * v2[c] - ev[c]) * d[c]) @ phase.sources
+        return in_slopes, 2.0 * (v * a2[:, None] - ae)
 
 
 @dataclass
@@ -350,17 +379,36 @@ class _Residual:
 
 
 def train_candidates(
-    net: Network, data: TrainingData, outputs: _Outputs, pool: Candidates, random_source
+    net: Network,
+    data: TrainingData,
+    outputs: _Outputs,
+    pool: Candidates,
+    random_source,
+    choice: select.CandidateChoice | None = None,
 ) -> tuple[int, int]:
-    """FANN's ``fann_train_candidates``: epochs until the best score stagnates."""
+    """FANN's ``fann_train_candidates``: epochs until the best score stagnates.
+
+    ``choice`` picks the engine of the candidate epochs (numpy, or a device's
+    fused kernel) at the first pool, by trial epochs on copies of it.
+    """
     p = net.params
     phase = _Residual.of(net, data, outputs)
+    if choice is not None:
+        pool.engine = choice.choose(
+            lambda engine: engine.supports(net.dtype, pool.functions, net.num_output),
+            lambda engine: _trial(net, phase, outputs.mse, pool, engine),
+        )
     sse = phase.sse
     change = fann_float(p.cascade_candidate_change_fraction)
     target, backslide, stagnation = 0.0, -1.0e20, p.cascade_max_cand_epochs
     best = 0
     for i in range(p.cascade_max_cand_epochs):
-        best = pool.epoch(net, phase, outputs.mse, random_source)
+        try:
+            best = pool.epoch(net, phase, outputs.mse, random_source)
+        except DeviceError as exc:
+            choice.failed(exc)
+            pool.engine = None
+            best = pool.epoch(net, phase, outputs.mse, random_source)
         score = float(pool.scores[best])
         if sse and score / sse > p.cascade_candidate_limit:
             return i + 1, best
@@ -371,6 +419,16 @@ def train_candidates(
         if i >= stagnation and i >= p.cascade_min_cand_epochs:
             return i + 1, best
     return p.cascade_max_cand_epochs, best
+
+
+def _trial(net: Network, phase: _Residual, mse: float, pool: Candidates, engine):
+    """One epoch on a copy of ``pool`` with ``engine`` (None: numpy): (seconds, scores)."""
+    twin = pool.copy()
+    twin.engine = engine
+    noise = np.random.default_rng(0).random  # SARPROP's draws: not the run's stream
+    started = time.perf_counter()
+    twin.epoch(net, phase, mse, noise)
+    return time.perf_counter() - started, twin.scores
 
 
 def install_candidate(net: Network, pool: Candidates, best: int, fix_quirks: bool) -> None:
@@ -410,12 +468,16 @@ def cascade_train(
     on_report: Callable[[CascadeReport], None] | None = None,
     random_source: sarprop.RandomSource | None = None,
     uniform: Callable[[tuple[int, int]], np.ndarray] | None = None,
+    device: str | None = None,
 ) -> CascadeResult:
     """Grow and train ``net`` on ``data`` (``fann_cascadetrain_on_data``).
 
     Candidate weights draw from ``uniform(shape)`` (numbers in [0, 1), row by
-    row), by default a generator seeded with ``seed``.
+    row), by default a generator seeded with ``seed``. ``device`` (as
+    ``--device``; None reads ``FANNCTL_DEVICE``, then ``auto``) says where the
+    candidate epochs' elementwise work runs (``select.CandidateChoice``).
     """
+    choice = select.CandidateChoice(device)
     check_fits(net, data)
     check_cascadable(net)
     data = scale_data(net, data.astype(net.dtype))
@@ -439,7 +501,7 @@ def cascade_train(
         if done:
             break
         pool = Candidates(net, uniform or rng.random)
-        epochs, best = train_candidates(net, data, outputs, pool, random_source)
+        epochs, best = train_candidates(net, data, outputs, pool, random_source, choice)
         total_epochs += epochs
         install_candidate(net, pool, best, config.fix_quirks)
         added += 1
@@ -454,6 +516,7 @@ def cascade_train(
         total_epochs,
         time.perf_counter() - start,
         history,
+        choice.name,
     )
 
 

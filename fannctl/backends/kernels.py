@@ -49,6 +49,9 @@ KERNEL_NAMES = (
     "dense_backprop",
     "dense_slopes",
 )
+# cascade's fused candidate kernel: its own small program, built per output count
+CANDIDATE_FILES = ("candidates",)
+CANDIDATE_KERNELS = ("candidate_errors",)
 
 
 def kernel_dir() -> Path:
@@ -135,19 +138,22 @@ def _cache_key(device, source: str, options: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def build(context, device, source: str, options: str) -> Program:
-    """Build ``source`` for ``device`` once (memory, then disk cache); DeviceError on failure."""
+def build(
+    context, device, source: str, options: str, names: tuple[str, ...] = KERNEL_NAMES
+) -> Program:
+    """Build ``source`` for ``device`` once (memory, then disk cache); DeviceError on
+    failure, or when a kernel in ``names`` is missing from the result."""
     key = (context.int_ptr, hashlib.sha256(source.encode()).hexdigest(), options)
     with _LOCK:
         found = _BUILT.get(key)
         if found is not None:
             return found
-        program = _build(context, device, source, options)
+        program = _build(context, device, source, options, names)
         _BUILT[key] = program
         return program
 
 
-def _build(context, device, source: str, options: str) -> Program:
+def _build(context, device, source: str, options: str, names: tuple[str, ...]) -> Program:
     import pyopencl as cl
 
     folder = cache_dir()
@@ -160,7 +166,7 @@ def _build(context, device, source: str, options: str) -> Program:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", cl.CompilerWarning)
                 prg.build(opts, [device])
-            _check_kernels(prg)
+            _check_kernels(prg, names)
             return Program(prg, from_cache=True)
         except (cl.Error, OSError, ValueError):
             pass  # a stale or unreadable binary: build from source instead
@@ -179,7 +185,7 @@ def _build(context, device, source: str, options: str) -> Program:
         ) from None
     log = _build_log(prg, device)
     try:
-        _check_kernels(prg)
+        _check_kernels(prg, names)
     except DeviceError as exc:
         raise DeviceError(f"{exc}\n--- build log ---\n{log.strip()}") from None
     if cache_file is not None:
@@ -187,12 +193,12 @@ def _build(context, device, source: str, options: str) -> Program:
     return Program(prg, log=log)
 
 
-def _check_kernels(prg) -> None:
+def _check_kernels(prg, expected: tuple[str, ...]) -> None:
     """A build that 'succeeds' without kernels (a silent codegen failure) is a failure."""
     import pyopencl as cl
 
     names = set(str(prg.get_info(cl.program_info.KERNEL_NAMES)).split(";"))
-    missing = [name for name in KERNEL_NAMES if name not in names]
+    missing = [name for name in expected if name not in names]
     if missing:
         raise DeviceError(f"OpenCL build produced no kernel {', '.join(missing)}")
 

@@ -407,3 +407,98 @@ class AutoBackend:
             _FAILED[backend.name] = _first_line(exc)
             warn_once(f"device {backend.name} failed: {_first_line(exc)}; using numpy")
             return float("inf")
+
+
+# -- cascade's candidate epochs ---------------------------------------------------
+
+CANDIDATE_MIN_EPOCH_SECONDS = 3e-4  # auto: numpy candidate epochs shorter than this stay
+CANDIDATE_TRIALS = 3  # trial epochs per engine; the fastest counts
+
+
+class CandidateChoice:
+    """Where cascade's candidate epochs do their elementwise work.
+
+    ``numpy``: always numpy. ``cl`` / ``cl:N``: the device's fused kernel
+    (``opencl_cascade.CandidateKernel``), once a trial epoch on the first pool
+    agrees with numpy's. ``auto``: the kernel only when a numpy candidate
+    epoch takes at least ``CANDIDATE_MIN_EPOCH_SECONDS`` (below that a launch
+    costs more than it saves, and pyopencl is never imported) and the kernel's
+    trial epochs run faster. Decided once per run, at the first pool; a device
+    that fails later is reported once and the run goes on in numpy.
+    """
+
+    def __init__(self, device: str | None = None) -> None:
+        self.kind, self.index = parse(device or os.environ.get(ENV) or "auto")
+        self.engine = None
+        self.decided = self.kind == "numpy"
+        self.measurements: dict[str, float] = {}
+
+    @property
+    def name(self) -> str:
+        return self.engine.name if self.engine is not None else "numpy"
+
+    def choose(self, supports: Callable, trial: Callable):
+        """The engine for this pool: ``supports(engine)`` says whether it can
+        compute the pool, ``trial(engine)`` runs one epoch on a copy of it
+        (None: numpy) and returns (seconds, scores)."""
+        if self.decided:
+            return self.engine
+        self.decided = True
+        numpy_seconds = None
+        if self.kind == "auto":
+            numpy_seconds, _ = _fastest(trial, None)
+            self.measurements["numpy_epoch_seconds"] = numpy_seconds
+            if numpy_seconds < CANDIDATE_MIN_EPOCH_SECONDS or not opencl_devices():
+                return None
+        from fannctl.backends.opencl_cascade import CandidateKernel
+
+        for backend in opencl_chain(None if self.kind == "auto" else self.index)[:-1]:
+            engine = CandidateKernel(backend)
+            if not supports(engine):
+                if self.kind == "cl":
+                    warn_once(
+                        f"device {backend.name} computes cascade candidates in float32 "
+                        f"without stepwise functions only; candidates on numpy"
+                    )
+                return None
+            try:
+                engine_seconds, scores = _fastest(trial, engine)
+                reference_seconds, reference = _fastest(trial, None)
+                if not _close(scores, reference):
+                    raise DeviceError("self-test: candidate scores differ from numpy's")
+            except DeviceError as exc:
+                _FAILED[backend.name] = _first_line(exc)
+                warn_once(
+                    f"device {backend.name} failed: {_first_line(exc)}; cascade candidates "
+                    "go to the next device, numpy last"
+                )
+                continue
+            self.measurements["device_epoch_seconds"] = engine_seconds
+            if self.kind == "auto" and engine_seconds >= min(numpy_seconds, reference_seconds):
+                return None
+            self.engine = engine
+            return engine
+        return None
+
+    def failed(self, exc: DeviceError) -> None:
+        """The chosen engine failed mid-run: report once, numpy from now on."""
+        engine, self.engine = self.engine, None
+        name = getattr(engine, "name", "device")
+        _FAILED[name] = _first_line(exc)
+        warn_once(f"device {name} failed: {_first_line(exc)}; cascade candidates continue on numpy")
+
+
+def _fastest(trial: Callable, engine) -> tuple[float, object]:
+    """The fastest of a few trial epochs (the first also builds a device's kernel)."""
+    seconds, scores = trial(engine)
+    for _ in range(CANDIDATE_TRIALS - 1):
+        seconds = min(seconds, trial(engine)[0])
+    return seconds, scores
+
+
+def _close(scores, reference) -> bool:
+    """Scores from two engines agree to float32 rounding of their sums."""
+    import numpy as np
+
+    scale = float(np.max(np.abs(reference))) if len(reference) else 0.0
+    return bool(np.all(np.abs(np.asarray(scores) - reference) <= 1e-3 * scale + 1e-6))
