@@ -64,7 +64,21 @@ def environment() -> dict:
         "numexpr_threads": numexpr.get_num_threads(),
         "blas": blas_summary(),
         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+        "opencl": opencl_summary(),
     }
+
+
+def opencl_summary() -> str:
+    """The OpenCL devices as fannctl numbers them (PoCL's choice made by set_threads)."""
+    try:
+        from fannctl.backends import select
+
+        devices = select.opencl_devices()
+    except Exception as exc:  # a benchmark header must not fail on a broken driver
+        return f"unavailable ({exc})"
+    if not devices:
+        return f"none ({select.why_no_opencl()})"
+    return "; ".join(f"cl:{d.index} {d.name} ({d.platform})" for d in devices)
 
 
 def describe() -> str:

@@ -157,13 +157,14 @@ def run_fannctl(
     work: Workload,
     seed: int,
     draws: str = "fann",
+    device: str = "auto",
 ) -> dict:
     """One fannctl run: only ``cascade_train`` is timed (drawing included)."""
     config = CascadeConfig(max_neurons, work.desired_error, neurons_between_reports=1)
     uniform = fann_draws if draws == "fann" else None
     LIBC.srand(seed)
     start = time.perf_counter()
-    result = cascade_train(net, data, config, seed=seed, uniform=uniform)
+    result = cascade_train(net, data, config, seed=seed, uniform=uniform, device=device)
     seconds = time.perf_counter() - start
     train_mse, train_bit_fail = test_data(net, data)
     return {
@@ -175,6 +176,7 @@ def run_fannctl(
         "train_mse": float(train_mse),
         "train_bit_fail": int(train_bit_fail),
         "epochs": result.history[-1].epochs,  # as libfann's: up to the loop's last output phase
+        "device": result.device,
     }
 
 
@@ -187,6 +189,7 @@ def bench_workload(
     dtype: str,
     quick: bool,
     draws: str = "fann",
+    device: str = "auto",
 ) -> dict:
     """All repeats of one workload, alternating the two engines."""
     data = load_data(DATASETS / f"{work.name}.train.gz")
@@ -194,7 +197,7 @@ def bench_workload(
     save_data(data, data_file, exact=True)
     max_neurons = work.quick_neurons if quick else work.max_neurons
     # warm-up: imports, caches, BLAS threads, on a throwaway net
-    run_fannctl(build_net(work, seed, dtype), data, 1, work, seed, draws)
+    run_fannctl(build_net(work, seed, dtype), data, 1, work, seed, draws, device)
     runs: dict[str, list[dict]] = {"libfann": [], "fannctl": []}
     for rep in range(repeats):
         net = build_net(work, seed + rep, dtype)
@@ -207,7 +210,7 @@ def bench_workload(
                 run["max_neurons"] = max_neurons
                 run["reached"] = reached(work, run)
             else:
-                run = run_fannctl(net, data, max_neurons, work, seed + rep, draws)
+                run = run_fannctl(net, data, max_neurons, work, seed + rep, draws, device)
             runs[engine].append(run)
     summary: dict = {
         "workload": work.name, "layers": list(work.layers), "max_neurons": max_neurons,
@@ -235,7 +238,7 @@ def bench_workload(
 def render(results: list[dict]) -> str:
     """The results as a plain-text table."""
     head = (
-        f"{'workload':11s} {'engine':8s} {'seconds':>8s} {'epochs':>7s} {'neurons':>7s} "
+        f"{'workload':11s} {'engine':16s} {'seconds':>8s} {'epochs':>7s} {'neurons':>7s} "
         f"{'reached':>7s} "
         f"{'last MSE':>9s} {'test MSE':>9s} {'bit fail last|test (each run)':>30s} "
         f"{'speedup':>7s} {'per epoch':>9s}"
@@ -248,8 +251,10 @@ def render(results: list[dict]) -> str:
             speed = (
                 f"{r['speedup']:7.2f} {r['speedup_per_epoch']:9.2f}" if engine == "fannctl" else ""
             )
+            devices = sorted({run.get("device", "") for run in e["runs"]} - {""})
+            label = f"{engine}@{'+'.join(devices)}" if devices else engine
             rows.append(
-                f"{r['workload']:11s} {engine:8s} {e['seconds']:8.3f} {e['epochs']:7.0f} "
+                f"{r['workload']:11s} {label:16s} {e['seconds']:8.3f} {e['epochs']:7.0f} "
                 f"{e['neurons']:7.1f} "
                 f"{e['reached']:>3d}/{r['repeats']:<3d} {e['mse']:9.6f} {e['train_mse']:9.6f} "
                 f"{bits:>30s} {speed:>17s}"
@@ -279,6 +284,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=("float64", "float32"),
         help="fannctl's precision (libfann is the double build)",
     )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="fannctl's --device for the candidate epochs: auto (default), numpy, cl, cl:N",
+    )
     args = parser.parse_args(argv)
     if shutil.which("gcc") is None:
         print("bench: gcc not found, cannot build the libfann side", file=sys.stderr)
@@ -299,7 +309,15 @@ def main(argv: list[str] | None = None) -> int:
         exe = compile_fann_cascade(tmp)
         for name in names:
             result = bench_workload(
-                exe, tmp, WORKLOADS[name], repeats, args.seed, args.dtype, args.quick, args.draws
+                exe,
+                tmp,
+                WORKLOADS[name],
+                repeats,
+                args.seed,
+                args.dtype,
+                args.quick,
+                args.draws,
+                args.device,
             )
             results.append(result)
             if not args.json:
