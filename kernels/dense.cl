@@ -10,16 +10,24 @@
 #ifdef REAL_IS_DOUBLE /* four doubles or eight floats: one 256-bit register */
 #define VW 4
 typedef double4 REALV;
-#define VLOAD vload4
-#define VSTORE vstore4
+typedef double4 __attribute__((aligned(8))) REALV_U;
+#define PVLOAD vload4
+#define PVSTORE vstore4
 #define HSUM(v) (((v).s0 + (v).s1) + ((v).s2 + (v).s3))
 #else
 #define VW 8
 typedef float8 REALV;
-#define VLOAD vload8
-#define VSTORE vstore8
+typedef float8 __attribute__((aligned(4))) REALV_U;
+#define PVLOAD vload8
+#define PVSTORE vstore8
 #define HSUM(v) ((((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7)))
 #endif
+/* Vector i of a global row, as a plain (unaligned) vector access: PoCL's
+ * vload/vstore builtins are calls that do not inline, one per vector, which
+ * cost more than the arithmetic in the inner loops. Private arrays keep the
+ * builtins (PVLOAD/PVSTORE), off the hot paths. */
+#define VLOAD(i, p) (((const global REALV_U *)(p))[i])
+#define VSTORE(x, i, p) (((global REALV_U *)(p))[i] = (x))
 /* a*b+c contracted to one fused multiply-add where the device has it (BLAS does the same) */
 #pragma OPENCL FP_CONTRACT ON
 #define MULADD(a, b, c) ((a) * (b) + (c))
@@ -104,7 +112,7 @@ kernel void dense_forward(int PS, int first, int size, int src_start, int src_co
         }
         REAL lanes[VW];
         REAL outs[VW];
-        VSTORE(acc[q], 0, lanes);
+        PVSTORE(acc[q], 0, lanes);
         for (int l = 0; l < VW; l++) {
             REAL t = s * lanes[l];
             if (t > limit)
@@ -114,8 +122,8 @@ kernel void dense_forward(int PS, int first, int size, int src_start, int src_co
             lanes[l] = t;
             outs[l] = activation_value(id, t);
         }
-        VSTORE(VLOAD(0, lanes), pb, sums + nbase + (size_t)j * PS);
-        VSTORE(VLOAD(0, outs), pb, values + nbase + (size_t)j * PS);
+        VSTORE(PVLOAD(0, lanes), pb, sums + nbase + (size_t)j * PS);
+        VSTORE(PVLOAD(0, outs), pb, values + nbase + (size_t)j * PS);
     }
 }
 
@@ -194,14 +202,14 @@ kernel void dense_backprop(int PS, int first, int size, int k_first, int k_last,
         acc = MULADD((REALV)w[first_con[k] + j - src_start],
                   VLOAD(pb, deltas + nbase + (size_t)k * PS), acc);
     REAL lanes[VW];
-    VSTORE(acc, 0, lanes);
+    PVSTORE(acc, 0, lanes);
     const global REAL *y = values + nbase + (size_t)j * PS + pb * VW;
     const global REAL *t = sums + nbase + (size_t)j * PS + pb * VW;
     int id = acts_id[n * T + j];
     REAL s = steeps[n * T + j];
     for (int l = 0; l < VW; l++)
         lanes[l] *= activation_derivative(id, s, y[l], t[l]);
-    VSTORE(VLOAD(0, lanes), pb, deltas + nbase + (size_t)j * PS);
+    VSTORE(PVLOAD(0, lanes), pb, deltas + nbase + (size_t)j * PS);
 }
 
 /* Slopes of one layer: slopes[con_start + q * src_count + k] += sum over
