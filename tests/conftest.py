@@ -15,6 +15,11 @@ from pathlib import Path
 
 import pytest
 
+# Both of PoCL's CPU devices, before anything lists the OpenCL platforms: the
+# threaded one, and the single-threaded 'basic' one the CLI picks by default
+# (fannctl.threads); the backend tests run on each device found.
+os.environ.setdefault("POCL_DEVICES", "pthread basic")
+
 _TESTS = str(Path(__file__).resolve().parent)
 if _TESTS not in sys.path:  # make ``import libfann`` work however pytest imports us
     sys.path.insert(0, _TESTS)
