@@ -8,7 +8,11 @@ between engines and medians over --repeats are printed, since the machine may
 be shared.
 
     PYTHONPATH=. .venv/bin/python bench/opencl_speed.py [--repeats 5] [--json]
-        [--workloads xor,robot,mushroom-incremental,mushroom-batch]
+        [--workloads xor,robot,mushroom-incremental,mushroom-batch] [--threads 1]
+
+``--threads`` as the CLI's (default 1): numpy's BLAS threads, and PoCL's device
+(one thread: the single-threaded ``basic`` device; more: ``pthread`` with that
+many workers), so both engines compute on the same number of cores.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+sys.path.insert(0, str(ROOT / "bench"))
+
+import benchenv  # noqa: E402
 
 from fannctl import io, network  # noqa: E402
 from fannctl.backends import opencl_run, select  # noqa: E402
@@ -119,7 +127,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="BLAS and PoCL threads (0: the environment's)"
+    )
     args = parser.parse_args()
+    limits = benchenv.set_threads(args.threads)  # noqa: F841 (kept alive for the run)
+    if not args.json:
+        print(benchenv.describe(), flush=True)
     backend = select.opencl_backend(0)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
