@@ -246,6 +246,25 @@ class OpenCLBackend:
             kernel.set_args(*args)
             cl.enqueue_nd_range_kernel(self.queue, kernel, global_size, local_size)
 
+    def prepared(self, dtype: np.dtype, name: str, global_size, local_size, *args):
+        """A launch whose arguments are set once, on a kernel object of its own:
+        for launches repeated with the same arguments every epoch (setting a
+        dozen arguments through pyopencl costs more than the launch)."""
+        import pyopencl as cl
+
+        with device_errors(f"{self.name}: kernel {name} setup failed"):
+            kernel = cl.Kernel(self.program(dtype).program, name)
+            kernel.set_args(*args)
+        return kernel, global_size, local_size
+
+    def launch(self, launches) -> None:
+        """Enqueue prepared launches in order (OpenCL errors become DeviceError)."""
+        import pyopencl as cl
+
+        for kernel, global_size, local_size in launches:
+            with device_errors(f"{self.name}: kernel {kernel.function_name} failed"):
+                cl.enqueue_nd_range_kernel(self.queue, kernel, global_size, local_size)
+
     def finish(self) -> None:
         with device_errors(f"{self.name}: device lost"):
             self.queue.finish()

@@ -106,6 +106,7 @@ class DeviceRun:
                 prepare_state(net)
         self._upload(inputs, targets)
         self.epochs_done = np.zeros(self.N, dtype=np.int64)
+        self._plans: dict[str, tuple] = {}
         self._draw_setup()
 
     # -- state ------------------------------------------------------------------
@@ -220,52 +221,64 @@ class DeviceRun:
         else:
             self._advance_layered(epochs)
 
+    def _plan(self, name: str, build) -> list:
+        """The prepared launches ``build()`` makes, kept while the state buffers
+        they read stay the same objects."""
+        key = (id(self.istate), id(self.nstate), id(getattr(self, "draws", None)))
+        found = self._plans.get(name)
+        if found is None or found[0] != key:
+            found = self._plans[name] = (key, build())
+        return found[1]
+
     def _dense_gradient(self) -> None:
+        self.backend.launch(self._plan("dense", self._dense_launches))
+
+    def _dense_launches(self) -> list:
         """Forward, output deltas, backprop and slopes of one epoch, a layer at a time."""
-        b, program, N, PS = self.backend, self.program, self.N, self.PS
+        b, N, PS, dt = self.backend, self.N, self.PS, self.dtype
         views = self.views
         blocks = PS // DENSE_WIDTH[self.dtype.itemsize]
         i32 = np.int32
-        forward = program.kernel("dense_forward")
         # a CPU device runs a work-group's items in a loop: one item per group
         # lets its code stay the plain vector loop (1.3x on PoCL here)
         cpu = b.info.kind == "cpu"
         group = 1 if cpu else DENSE_GROUP
+        launches = []
         for view in views:
             tiles = -(-view.size // DENSE_FORWARD_TILE)
-            b.run_kernel(
-                forward, (round_up(blocks // 2, group), tiles, N), (group, 1, 1),
+            launches.append(b.prepared(
+                dt, "dense_forward", (round_up(blocks // 2, group), tiles, N), (group, 1, 1),
                 i32(PS), i32(view.first), i32(view.size), i32(view.src_start),
                 i32(view.src_count), i32(view.con_start), self.lay, self.act, self.steep,
                 self.weights, self.values, self.sums, self.istate,
-            )  # fmt: skip
-        b.run_kernel(
-            program.kernel("dense_output_delta"), (round_up(PS, LOCAL), N), (LOCAL, 1),
+            ))  # fmt: skip
+        launches.append(b.prepared(
+            dt, "dense_output_delta", (round_up(PS, LOCAL), N), (LOCAL, 1),
             i32(self.P), i32(PS), self.lay, self.act, self.steep, self.targets, self.values,
             self.sums, self.deltas, self.pattern_sse, self.pattern_bits, self.hp, self.ip,
             self.istate,
-        )  # fmt: skip
-        backprop = program.kernel("dense_backprop")
+        ))  # fmt: skip
         shortcut = self.nets[0].network_type == SHORTCUT
         for pos in range(len(views) - 1, 0, -1):
             later, below = views[pos], views[pos - 1]
             k_last = self.T if shortcut else later.first + later.size
-            b.run_kernel(
-                backprop, (round_up(blocks, group), below.size, N), (group, 1, 1),
+            launches.append(b.prepared(
+                dt, "dense_backprop", (round_up(blocks, group), below.size, N), (group, 1, 1),
                 i32(PS), i32(below.first), i32(below.size), i32(later.first), i32(k_last),
                 i32(later.src_start), self.lay, self.act, self.steep, self.weights,
                 self.values, self.sums, self.deltas, self.istate,
-            )  # fmt: skip
-        slopes = program.kernel("dense_slopes")
+            ))  # fmt: skip
         slope_group = 1 if cpu else 8
         for view in views:
             tiles = -(-view.src_count // DENSE_TILE)
-            b.run_kernel(
-                slopes, (round_up(tiles, slope_group), -(-view.size // 2), N), (slope_group, 1, 1),
+            launches.append(b.prepared(
+                dt, "dense_slopes", (round_up(tiles, slope_group), -(-view.size // 2), N),
+                (slope_group, 1, 1),
                 i32(PS), i32(view.first), i32(view.size), i32(view.src_start),
                 i32(view.src_count), i32(view.con_start), self.lay, self.values, self.deltas,
                 self.slopes, self.istate,
-            )  # fmt: skip
+            ))  # fmt: skip
+        return launches
 
     def _push_state(self) -> None:
         b = self.backend
@@ -359,26 +372,30 @@ class DeviceRun:
         )  # fmt: skip
 
     def _finish_and_update(self) -> None:
+        self.backend.launch(self._plan("update", self._update_launches))
+
+    def _update_launches(self) -> list:
         """The epoch's MSE and stop test, then each network's weight update."""
-        b, program, N, W = self.backend, self.program, self.N, self.W
-        b.run_kernel(
-            program.kernel("finish_epoch"), (N,), None,
+        b, N, W, dt = self.backend, self.N, self.W, self.dtype
+        launches = [b.prepared(
+            dt, "finish_epoch", (N,), None,
             np.int32(self.P), np.int32(self.layout.n_out), self.pattern_sse, self.pattern_bits,
             self.nstate, self.istate, self.ip, self.acc.type(self.desired_error),
-        )  # fmt: skip
+        )]  # fmt: skip
         if any(self.sarprop):
-            b.run_kernel(
-                program.kernel("update_sarprop"), (N,), None,
+            launches.append(b.prepared(
+                dt, "update_sarprop", (N,), None,
                 np.int32(W), self.weights, self.slopes, self.prev_slopes, self.prev_steps,
                 self.hp, self.ip, self.nstate, self.istate, self.draws,
                 np.int32(self.draws_per_net),
-            )  # fmt: skip
+            ))  # fmt: skip
         if not all(self.sarprop):
-            b.run_kernel(
-                program.kernel("update_weights"), (round_up(W, LOCAL), N), (LOCAL, 1),
+            launches.append(b.prepared(
+                dt, "update_weights", (round_up(W, LOCAL), N), (LOCAL, 1),
                 np.int32(W), self.weights, self.slopes, self.prev_slopes, self.prev_steps,
                 self.prev_deltas, self.hp, self.ip, self.nstate, self.istate,
-            )  # fmt: skip
+            ))  # fmt: skip
+        return launches
 
     # -- results ------------------------------------------------------------------
     def status(self, n: int) -> tuple[int, float, int, bool]:
