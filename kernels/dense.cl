@@ -142,54 +142,6 @@ kernel void dense_forward(int PS, int first, int size, int src_start, int src_co
     FWD_OUT(0) FWD_OUT(1) FWD_OUT(2) FWD_OUT(3) FWD_OUT(4) FWD_OUT(5)
 }
 
-/* Output errors, MSE counters and output deltas, one pattern per work-item.
- * dim 0 patterns (PS), dim 1 networks. */
-kernel void dense_output_delta(int P, int PS, const global int *lay, const global int *acts_id,
-                               const global REAL *steeps, const global REAL *targets,
-                               const global REAL *values, const global REAL *sums,
-                               global REAL *deltas, global ACC *pattern_sse,
-                               global int *pattern_bits, const global REAL *hparams,
-                               const global int *iparams, const global int *istate)
-{
-    int p = get_global_id(0);
-    int n = get_global_id(1);
-    if (p >= PS)
-        return;
-    if (istate != 0 && istate[n * IS_COUNT + IS_STATUS] != ST_RUNNING)
-        return;
-    int T = lay[L_T];
-    int n_out = lay[L_NOUT];
-    int out_first = lay[L_OUT_FIRST];
-    size_t nbase = (size_t)n * T * PS;
-    const global int *act = acts_id + n * T;
-    const global REAL *steep = steeps + n * T;
-    REAL limit = hparams[n * HP_COUNT + HP_BIT_FAIL_LIMIT];
-    int error_fn = iparams[n * IP_COUNT + IP_ERROR_FUNCTION];
-    ACC sse = 0;
-    int bits = 0;
-    for (int o = 0; o < n_out; o++) {
-        int j = out_first + o;
-        size_t at = nbase + (size_t)j * PS + p;
-        if (p >= P) {
-            deltas[at] = (REAL)0;
-            continue;
-        }
-        REAL y = values[at];
-        REAL e = targets[(size_t)p * n_out + o] - y;
-        if (is_symmetric(act[j]))
-            e /= (REAL)2;
-        sse += (ACC)e * (ACC)e;
-        if (fabs(e) >= limit)
-            bits += 1;
-        e = error_function(e, error_fn);
-        deltas[at] = activation_derivative(act[j], steep[j], y, sums[at]) * e;
-    }
-    if (p < P) {
-        pattern_sse[(size_t)n * P + p] = sse;
-        pattern_bits[(size_t)n * P + p] = bits;
-    }
-}
-
 /* FANN's training derivative for one vector of patterns: the common
  * functions as vectors (their clamps as compare-and-select, since the clamp
  * builtin is a call in PoCL), the rest lane by lane. */
@@ -214,6 +166,113 @@ inline REALV dense_derivative(int id, REAL s, REALV y, REALV t)
     for (int l = 0; l < VW; l++)
         ys[l] = activation_derivative(id, s, ys[l], ts[l]);
     return PVLOAD(0, ys);
+}
+
+#ifndef REAL_IS_DOUBLE
+/* Natural log of positive floats (frexp by bits, then a degree-9 polynomial
+ * on the mantissa around 1, as in Cephes' logf); NaN stays NaN. The
+ * builtin log is a call per vector in PoCL. */
+inline float8 dense_logf(float8 x)
+{
+    int8 bits = as_int8(x);
+    float8 e = convert_float8(((bits >> 23) & 0xff) - 126);
+    float8 m = as_float8((bits & (int8)0x807fffff) | (int8)0x3f000000); /* [0.5, 1) */
+    int8 small = m < (float8)0.707106781186547524f;
+    e = small ? e - 1.0f : e;
+    m = small ? m + m - 1.0f : m - 1.0f;
+    float8 z = m * m;
+    float8 y = (float8)7.0376836292e-2f;
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    y = y + e * -2.12194440e-4f;
+    y = y - 0.5f * z;
+    float8 r = m + y + e * 0.693359375f;
+    return x != x ? x : r;
+}
+#endif
+
+/* FANN's tanh error function of one vector of output errors, log((1+e)/(1-e)),
+ * +-17 beyond +-0.9999999. Floats take it as log1p(2e/(1-e)), accurate to a
+ * few ulps for every e (the ratio itself, rounded to float, loses e's low
+ * bits when e is small): u = 1 + x, log(u) + (x - (u - 1))/u. */
+inline REALV dense_error_tanh(REALV e)
+{
+#ifdef REAL_IS_DOUBLE
+    REALV r = log(((REALV)1 + e) / ((REALV)1 - e));
+#else
+    REALV x = (e + e) / ((REALV)1 - e);
+    REALV u = (REALV)1 + x;
+    REALV r = dense_logf(u) + (x - (u - (REALV)1)) / u;
+#endif
+    r = e < (REALV)(REAL)-0.9999999 ? (REALV)-17 : r;
+    return e > (REALV)(REAL)0.9999999 ? (REALV)17 : r;
+}
+
+/* Output errors, MSE counters and output deltas for VW patterns at a time;
+ * targets_t is (outputs, PS), zero past P. dim 0 pattern blocks, dim 1
+ * networks. */
+kernel void dense_output_delta(int P, int PS, const global int *lay, const global int *acts_id,
+                               const global REAL *steeps, const global REAL *targets_t,
+                               const global REAL *values, const global REAL *sums,
+                               global REAL *deltas, global ACC *pattern_sse,
+                               global int *pattern_bits, const global REAL *hparams,
+                               const global int *iparams, const global int *istate)
+{
+    int pb = get_global_id(0);
+    int n = get_global_id(1);
+    if (pb * VW >= PS)
+        return;
+    if (istate != 0 && istate[n * IS_COUNT + IS_STATUS] != ST_RUNNING)
+        return;
+    int T = lay[L_T];
+    int n_out = lay[L_NOUT];
+    int out_first = lay[L_OUT_FIRST];
+    size_t nbase = (size_t)n * T * PS;
+    const global int *act = acts_id + n * T;
+    const global REAL *steep = steeps + n * T;
+    REAL limit = hparams[n * HP_COUNT + HP_BIT_FAIL_LIMIT];
+    int error_fn = iparams[n * IP_COUNT + IP_ERROR_FUNCTION];
+    int p0 = pb * VW;
+    ACC sse[VW];
+    int bits[VW];
+    for (int l = 0; l < VW; l++) {
+        sse[l] = 0;
+        bits[l] = 0;
+    }
+    for (int o = 0; o < n_out; o++) {
+        int j = out_first + o;
+        size_t row = nbase + (size_t)j * PS;
+        REALV y = VLOAD(pb, values + row);
+        REALV e = VLOAD(pb, targets_t + (size_t)o * PS) - y;
+        if (is_symmetric(act[j]))
+            e = e / (REAL)2;
+        REAL lanes[VW];
+        PVSTORE(e, 0, lanes);
+        for (int l = 0; l < VW; l++) {
+            if (p0 + l < P) {
+                sse[l] += (ACC)lanes[l] * (ACC)lanes[l];
+                bits[l] += lanes[l] >= limit || lanes[l] <= -limit;
+            } else {
+                lanes[l] = (REAL)0; /* padding patterns: no delta */
+            }
+        }
+        e = PVLOAD(0, lanes);
+        if (error_fn == 1)
+            e = dense_error_tanh(e);
+        VSTORE(dense_derivative(act[j], steep[j], y, VLOAD(pb, sums + row)) * e, pb,
+               deltas + row);
+    }
+    for (int l = 0; l < VW && p0 + l < P; l++) {
+        pattern_sse[(size_t)n * P + p0 + l] = sse[l];
+        pattern_bits[(size_t)n * P + p0 + l] = bits[l];
+    }
 }
 
 /* Hidden deltas of neurons [first, first + size): the weighted deltas of the

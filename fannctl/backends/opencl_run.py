@@ -89,7 +89,10 @@ class DeviceRun:
         if fused is None:
             fused = (
                 INCREMENTAL in self.algorithms
-                or self.N >= int(backend.info.device.max_compute_units)
+                # enough networks to give every compute unit one (never a
+                # lone network: on a one-unit device, PoCL's basic, that
+                # would send large nets to the scalar kernel)
+                or self.N >= max(2, int(backend.info.device.max_compute_units))
                 or self.P * self.W <= FUSED_MAX_WORK
             )
         if INCREMENTAL in self.algorithms and not fused:
@@ -155,6 +158,9 @@ class DeviceRun:
             self.pattern_bits = b.buffer("pattern_bits", self.N * self.P * 4)
         if self.dense:
             self.views = layer_views(self.nets[0])
+            targets_t = np.zeros((targets.shape[1], self.PS), dtype=dt)  # (outputs, PS)
+            targets_t[:, : self.P] = targets.T
+            self.targets_t = b.upload("run_targets_t", targets_t)
             b.run_kernel(
                 self.program.kernel("dense_init"),
                 (round_up(self.PS, LOCAL), self.N),
@@ -253,8 +259,8 @@ class DeviceRun:
                 self.weights, self.values, self.sums, self.istate,
             ))  # fmt: skip
         launches.append(b.prepared(
-            dt, "dense_output_delta", (round_up(PS, LOCAL), N), (LOCAL, 1),
-            i32(self.P), i32(PS), self.lay, self.act, self.steep, self.targets, self.values,
+            dt, "dense_output_delta", (round_up(blocks, group), N), (group, 1),
+            i32(self.P), i32(PS), self.lay, self.act, self.steep, self.targets_t, self.values,
             self.sums, self.deltas, self.pattern_sse, self.pattern_bits, self.hp, self.ip,
             self.istate,
         ))  # fmt: skip

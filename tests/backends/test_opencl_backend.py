@@ -322,3 +322,28 @@ def test_large_forward_is_split_into_blocks(cl_backend, monkeypatch):
     net = make_net("layer", "float32")
     inputs = make_data(patterns=200, dtype="float32").inputs
     assert_close(cl_backend.forward(net, inputs), REFERENCE.forward(net, inputs), "float32")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("error_function", [0, 1], ids=["linear", "tanh"])
+@pytest.mark.parametrize("kind", ["layer", "shortcut"])
+def test_dense_epoch_is_numpys_step(cl_backend, monkeypatch, kind, error_function, dtype):
+    """One batch epoch on the dense layered path (tiled products, vector output
+    deltas with the tanh error function's own log, vector derivatives) moves
+    every weight as numpy's epoch does. 37 patterns: the stride pads to 48."""
+    monkeypatch.setattr(opencl_run, "FUSED_MAX_WORK", 0)
+    net = make_net(kind, dtype, "sigmoid_symmetric", "sigmoid", layers=(9, 13, 7, 3))
+    net.params.training_algorithm = algorithm_id("batch")
+    net.params.train_error_function = error_function
+    # errors from ~1e-4 (where a float ratio (1+e)/(1-e) would lose e) to ~0.9
+    data = make_data(n_in=9, n_out=3, patterns=37, dtype=dtype)
+    on_device, on_host = net.copy(), net.copy()
+    config = TrainConfig(max_epochs=1, desired_error=0.0, report_every=1)
+    got = train(on_device, data, config, backend=cl_backend)
+    want = train(on_host, data, config, backend=REFERENCE)
+    assert got.history[0].bit_fail == want.history[0].bit_fail
+    assert got.mse == pytest.approx(want.mse, rel=1e-6 if dtype == "float32" else 1e-12)
+    moved, expected = on_device.weights - net.weights, on_host.weights - net.weights
+    scale = np.abs(expected).max()
+    tol = 2e-5 if dtype == "float32" else 1e-10
+    np.testing.assert_allclose(moved, expected, rtol=tol, atol=tol * scale)
