@@ -173,11 +173,19 @@ def main() -> None:
                         if value is not None:
                             samples.setdefault(engine, []).append(value)
                 medians = {k: statistics.median(v) for k, v in samples.items()}
-                rows.append({"workload": name, "algorithm": algorithm, "epochs_per_s": medians})
+                rows.append(
+                    {
+                        "workload": name,
+                        "algorithm": algorithm,
+                        "device": f"{backend.name} {backend.description}",
+                        "epochs_per_s": medians,
+                    }
+                )
                 if not args.json:
                     text = ", ".join(f"{k} {v:,.1f}" for k, v in medians.items())
                     print(
-                        f"{name:22s} {algorithm:12s} epochs/s (median of {args.repeats}): {text}",
+                        f"{name:22s} {algorithm:12s} [{backend.name} {backend.info.name}] "
+                        f"epochs/s (median of {args.repeats}): {text}",
                         flush=True,
                     )
     if args.json:

@@ -204,6 +204,201 @@ inline REAL activation_derivative(int id, REAL s, REAL y, REAL t)
     }
 }
 
+
+/* ---- eight floats at a time ----------------------------------------------
+ * The vector forms of the functions above, for float networks: the dense
+ * path's forward pass and cascade's candidate kernel compute through them.
+ * In float, not FANN's double: exp, sin, cos and log are written out here
+ * (1-2 float ulps, as numpy's own float32 functions) because PoCL's vector
+ * builtins are calls that do not inline, and its clamp and fabs too.
+ * Contraction to fused multiply-adds is on here, as in numpy's own SIMD
+ * code. */
+#pragma OPENCL FP_CONTRACT ON
+typedef float8 V;
+typedef int8 VI;
+#define VABS(x) as_float8(as_int8(x) & (VI)0x7fffffff)
+/* clamp that keeps NaN, as np.clip does */
+#define VCLAMP(x, lo, hi) ((x) < (V)(lo) ? (V)(lo) : ((x) > (V)(hi) ? (V)(hi) : (x)))
+
+/* exp: k = round(x / ln 2) by the 1.5 x 2^23 trick, r = x - k ln 2 in two
+ * parts, a degree-6 polynomial, times 2^k; 0 below -87.34, inf above 88.72. */
+inline V vexp(V x)
+{
+    V k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    V r = x - k * 0.693359375f;
+    r = r - k * -2.12194440e-4f;
+    V p = (V)1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    V y = p * as_float8((convert_int8(k) + 127) << 23);
+    y = x < (V)-87.33654f ? (V)0.0f : y;
+    return x > (V)88.72283f ? (V)INFINITY : y;
+}
+
+/* sin and cos (|x| <= 8192; cascade's t is clamped to +-150): q = round(x /
+ * (pi/2)), z = x - q pi/2 in three parts, the two polynomials on z, chosen and
+ * signed by q's quadrant. */
+inline void vsincos(V x, V *sine, V *cosine)
+{
+    V q = (x * 0.636619772367581343f + 12582912.0f) - 12582912.0f;
+    V z = x - q * 1.5703125f;
+    z = z - q * 4.837512969970703125e-4f;
+    z = z - q * 7.54978995489188216e-8f;
+    V zz = z * z;
+    V ps = ((-1.9515295891e-4f * zz + 8.3321608736e-3f) * zz - 1.6666654611e-1f) * zz * z + z;
+    V pc = ((2.443315711809948e-5f * zz - 1.388731625493765e-3f) * zz +
+            4.166664568298827e-2f) * zz * zz - 0.5f * zz + 1.0f;
+    VI n = convert_int8(q);
+    VI odd = (n & 1) != 0;
+    V s = odd ? pc : ps;
+    V c = odd ? ps : pc;
+    *sine = as_float8(as_int8(s) ^ ((n & 2) << 30));
+    *cosine = as_float8(as_int8(c) ^ (((n + 1) & 2) << 30));
+}
+
+/* Natural log of positive floats (frexp by bits, then a degree-9 polynomial
+ * on the mantissa around 1, as in Cephes' logf); NaN stays NaN. */
+inline V vlog(V x)
+{
+    int8 bits = as_int8(x);
+    float8 e = convert_float8(((bits >> 23) & 0xff) - 126);
+    float8 m = as_float8((bits & (int8)0x807fffff) | (int8)0x3f000000); /* [0.5, 1) */
+    int8 small = m < (float8)0.707106781186547524f;
+    e = small ? e - 1.0f : e;
+    m = small ? m + m - 1.0f : m - 1.0f;
+    float8 z = m * m;
+    float8 y = (float8)7.0376836292e-2f;
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    y = y + e * -2.12194440e-4f;
+    y = y - 0.5f * z;
+    float8 r = m + y + e * 0.693359375f;
+    return x != x ? x : r;
+}
+
+/* Whether value_and_unscaled_derivative8 knows the function (all but the
+ * stepwise sigmoids, whose knots are evaluated in double, lane by lane). */
+inline int has_vector_form(int id)
+{
+    return id != A_SIGMOID_STEPWISE && id != A_SIGMOID_SYMMETRIC_STEPWISE;
+}
+
+/* The value a of t, and FANN's derivative d at the unscaled sum t / s (what
+ * cascade's candidates use), in the operation order of
+ * activations.value_into and activations.derivative_at_unscaled_into. */
+inline void value_and_unscaled_derivative8(int id, float s, V t, V *a, V *d)
+{
+    V y, c, u, sn, cs;
+    switch (id) {
+    case A_SIGMOID:
+        y = (V)1.0f / (vexp(t * -2.0f) + 1.0f);
+        c = VCLAMP(y, 0.01f, 0.99f);
+        *a = y;
+        *d = ((V)s * c) * 2.0f * ((V)1.0f - c);
+        return;
+    case A_SIGMOID_SYMMETRIC:
+        y = (V)2.0f / (vexp(t * -2.0f) + 1.0f) - 1.0f;
+        c = VCLAMP(y, -0.98f, 0.98f);
+        *a = y;
+        *d = (V)s * ((V)1.0f - c * c);
+        return;
+    case A_GAUSSIAN:
+        y = vexp(-t * t);
+        *a = y;
+        *d = t * -2.0f * y * s;
+        return;
+    case A_GAUSSIAN_SYMMETRIC:
+        y = vexp(-t * t) * 2.0f - 1.0f;
+        *a = y;
+        *d = t * -2.0f * (y + 1.0f) * s;
+        return;
+    case A_ELLIOT:
+        *a = (t / 2.0f) / (VABS(t) + 1.0f) + 0.5f;
+        u = s == 0.0f ? (V)1.0f : VABS(t / s) + 1.0f;
+        *d = (V)s / (u * 2.0f * u);
+        return;
+    case A_ELLIOT_SYMMETRIC:
+        *a = t / (VABS(t) + 1.0f);
+        u = s == 0.0f ? (V)1.0f : VABS(t / s) + 1.0f;
+        *d = (V)s / (u * u);
+        return;
+    case A_SIN_SYMMETRIC:
+        vsincos(t, &sn, &cs);
+        *a = sn;
+        *d = (V)s * cs;
+        return;
+    case A_COS_SYMMETRIC:
+        vsincos(t, &sn, &cs);
+        *a = cs;
+        *d = -((V)s * sn);
+        return;
+    case A_SIN:
+        vsincos(t, &sn, &cs);
+        *a = sn / 2.0f + 0.5f;
+        *d = ((V)s * cs) / 2.0f;
+        return;
+    case A_COS:
+        vsincos(t, &sn, &cs);
+        *a = cs / 2.0f + 0.5f;
+        *d = -((V)s * sn) / 2.0f;
+        return;
+    case A_LINEAR:
+        *a = t;
+        *d = (V)s;
+        return;
+    case A_LINEAR_PIECE:
+        *a = VCLAMP(t, 0.0f, 1.0f);
+        *d = (V)s;
+        return;
+    case A_LINEAR_PIECE_SYMMETRIC:
+        *a = VCLAMP(t, -1.0f, 1.0f);
+        *d = (V)s;
+        return;
+    case A_THRESHOLD:
+        *a = t < (V)0.0f ? (V)0.0f : (V)1.0f;
+        *d = (V)0.0f;
+        return;
+    case A_THRESHOLD_SYMMETRIC:
+        *a = t < (V)0.0f ? (V)-1.0f : (V)1.0f;
+        *d = (V)0.0f;
+        return;
+    case A_RELU: /* the unscaled sum has t's sign (s > 0; s = 0 gives 0 s) */
+        u = s == 0.0f ? (V)0.0f : t / s;
+        *a = t > (V)0.0f ? t : (t != t ? t : (V)0.0f);
+        *d = u > (V)0.0f ? (V)s : (V)(0.0f * s);
+        return;
+    case A_LEAKY_RELU:
+        u = s == 0.0f ? (V)0.0f : t / s;
+        *a = t >= (V)0.0f ? t : t * 0.01f;
+        *d = u < (V)0.0f ? (V)(0.01f * s) : (V)s;
+        return;
+    default: /* GAUSSIAN_STEPWISE: FANN never implemented it, 0 */
+        *a = (V)0.0f;
+        *d = (V)0.0f;
+        return;
+    }
+}
+
+/* The value alone (the derivative's work is dropped once inlined). */
+inline V value8(int id, V t)
+{
+    V a, d;
+    value_and_unscaled_derivative8(id, 1.0f, t, &a, &d);
+    return a;
+}
+#pragma OPENCL FP_CONTRACT OFF
+
 /* FANN's training error function: 0 linear (e), 1 tanh (a log, clipped to +-17). */
 inline REAL error_function(REAL e, int which)
 {

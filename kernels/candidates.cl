@@ -12,180 +12,22 @@
  *
  * Float networks only (float32, FANN's float build). One work-item per
  * candidate, eight patterns at a time: this is a CPU-shaped kernel (PoCL runs
- * a work-item's loop on one core with 8-wide vectors); exp, sin and cos are
- * written out here because the device library's are calls that do not
- * inline. Their error is 1-2 float ulps, as numpy's own float32 exp and sin.
+ * a work-item's loop on one core with 8-wide vectors). The activations are
+ * the core's vector forms (activations.cl: value_and_unscaled_derivative8),
+ * all but the stepwise sigmoids (cascade.py keeps such pools on numpy).
+ * dim 1 is the network: N cascades' pools in one launch, each with its own
+ * t, errors, weights and results (fannctl launches N = 1).
  *
- * Build options: -DOUTPUTS=O (the network's outputs, at most 16).
- * Activation ids as in fannctl/activations.py; the stepwise sigmoids are not
- * here (cascade.py keeps such pools on numpy).
+ * Built after common.cl and activations.cl, with -DOUTPUTS=O (the network's
+ * outputs, at most 16).
  */
+#pragma OPENCL FP_CONTRACT ON
 
-typedef float8 V;
-typedef int8 VI;
 /* rows need not start on a 32-byte boundary: unaligned 8-wide access */
 typedef float8 __attribute__((aligned(4))) VU;
 #define LANES 8
 #define VLOAD(p, i) (((const global VU *)(p))[i])
 #define VSTORE(p, i, x) (((global VU *)(p))[i] = (x))
-#define VABS(x) as_float8(as_int8(x) & (VI)0x7fffffff)
-/* clamp that keeps NaN, as np.clip does (the builtins are calls here) */
-#define VCLAMP(x, lo, hi) ((x) < (V)(lo) ? (V)(lo) : ((x) > (V)(hi) ? (V)(hi) : (x)))
-
-/* exp: k = round(x / ln 2) by the 1.5 x 2^23 trick, r = x - k ln 2 in two
- * parts, a degree-6 polynomial, times 2^k; 0 below -87.34, inf above 88.72. */
-inline V vexp(V x)
-{
-    V k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    V r = x - k * 0.693359375f;
-    r = r - k * -2.12194440e-4f;
-    V p = (V)1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    V y = p * as_float8((convert_int8(k) + 127) << 23);
-    y = x < (V)-87.33654f ? (V)0.0f : y;
-    return x > (V)88.72283f ? (V)INFINITY : y;
-}
-
-/* sin and cos (|x| <= 8192; cascade's t is clamped to +-150): q = round(x /
- * (pi/2)), z = x - q pi/2 in three parts, the two polynomials on z, chosen and
- * signed by q's quadrant. */
-inline void vsincos(V x, V *sine, V *cosine)
-{
-    V q = (x * 0.636619772367581343f + 12582912.0f) - 12582912.0f;
-    V z = x - q * 1.5703125f;
-    z = z - q * 4.837512969970703125e-4f;
-    z = z - q * 7.54978995489188216e-8f;
-    V zz = z * z;
-    V ps = ((-1.9515295891e-4f * zz + 8.3321608736e-3f) * zz - 1.6666654611e-1f) * zz * z + z;
-    V pc = ((2.443315711809948e-5f * zz - 1.388731625493765e-3f) * zz +
-            4.166664568298827e-2f) * zz * zz - 0.5f * zz + 1.0f;
-    VI n = convert_int8(q);
-    VI odd = (n & 1) != 0;
-    V s = odd ? pc : ps;
-    V c = odd ? ps : pc;
-    *sine = as_float8(as_int8(s) ^ ((n & 2) << 30));
-    *cosine = as_float8(as_int8(c) ^ (((n + 1) & 2) << 30));
-}
-
-#define A_LINEAR 0
-#define A_THRESHOLD 1
-#define A_THRESHOLD_SYMMETRIC 2
-#define A_SIGMOID 3
-#define A_SIGMOID_SYMMETRIC 5
-#define A_GAUSSIAN 7
-#define A_GAUSSIAN_SYMMETRIC 8
-#define A_GAUSSIAN_STEPWISE 9
-#define A_ELLIOT 10
-#define A_ELLIOT_SYMMETRIC 11
-#define A_LINEAR_PIECE 12
-#define A_LINEAR_PIECE_SYMMETRIC 13
-#define A_SIN_SYMMETRIC 14
-#define A_COS_SYMMETRIC 15
-#define A_SIN 16
-#define A_COS 17
-#define A_RELU 18
-#define A_LEAKY_RELU 19
-
-/* The value a of t, and FANN's derivative d at the unscaled sum t / s, in
- * the operation order of activations.value_into and
- * activations.derivative_at_unscaled_into. */
-inline void value_and_derivative(int id, float s, V t, V *a, V *d)
-{
-    V y, c, u, sn, cs;
-    switch (id) {
-    case A_SIGMOID:
-        y = (V)1.0f / (vexp(t * -2.0f) + 1.0f);
-        c = VCLAMP(y, 0.01f, 0.99f);
-        *a = y;
-        *d = ((V)s * c) * 2.0f * ((V)1.0f - c);
-        return;
-    case A_SIGMOID_SYMMETRIC:
-        y = (V)2.0f / (vexp(t * -2.0f) + 1.0f) - 1.0f;
-        c = VCLAMP(y, -0.98f, 0.98f);
-        *a = y;
-        *d = (V)s * ((V)1.0f - c * c);
-        return;
-    case A_GAUSSIAN:
-        y = vexp(-t * t);
-        *a = y;
-        *d = t * -2.0f * y * s;
-        return;
-    case A_GAUSSIAN_SYMMETRIC:
-        y = vexp(-t * t) * 2.0f - 1.0f;
-        *a = y;
-        *d = t * -2.0f * (y + 1.0f) * s;
-        return;
-    case A_ELLIOT:
-        *a = (t / 2.0f) / (VABS(t) + 1.0f) + 0.5f;
-        u = s == 0.0f ? (V)1.0f : VABS(t / s) + 1.0f;
-        *d = (V)s / (u * 2.0f * u);
-        return;
-    case A_ELLIOT_SYMMETRIC:
-        *a = t / (VABS(t) + 1.0f);
-        u = s == 0.0f ? (V)1.0f : VABS(t / s) + 1.0f;
-        *d = (V)s / (u * u);
-        return;
-    case A_SIN_SYMMETRIC:
-        vsincos(t, &sn, &cs);
-        *a = sn;
-        *d = (V)s * cs;
-        return;
-    case A_COS_SYMMETRIC:
-        vsincos(t, &sn, &cs);
-        *a = cs;
-        *d = -((V)s * sn);
-        return;
-    case A_SIN:
-        vsincos(t, &sn, &cs);
-        *a = sn / 2.0f + 0.5f;
-        *d = ((V)s * cs) / 2.0f;
-        return;
-    case A_COS:
-        vsincos(t, &sn, &cs);
-        *a = cs / 2.0f + 0.5f;
-        *d = -((V)s * sn) / 2.0f;
-        return;
-    case A_LINEAR:
-        *a = t;
-        *d = (V)s;
-        return;
-    case A_LINEAR_PIECE:
-        *a = VCLAMP(t, 0.0f, 1.0f);
-        *d = (V)s;
-        return;
-    case A_LINEAR_PIECE_SYMMETRIC:
-        *a = VCLAMP(t, -1.0f, 1.0f);
-        *d = (V)s;
-        return;
-    case A_THRESHOLD:
-        *a = t < (V)0.0f ? (V)0.0f : (V)1.0f;
-        *d = (V)0.0f;
-        return;
-    case A_THRESHOLD_SYMMETRIC:
-        *a = t < (V)0.0f ? (V)-1.0f : (V)1.0f;
-        *d = (V)0.0f;
-        return;
-    case A_RELU: /* the unscaled sum has t's sign (s > 0; s = 0 gives 0 s) */
-        u = s == 0.0f ? (V)0.0f : t / s;
-        *a = t > (V)0.0f ? t : (t != t ? t : (V)0.0f);
-        *d = u > (V)0.0f ? (V)s : (V)(0.0f * s);
-        return;
-    case A_LEAKY_RELU:
-        u = s == 0.0f ? (V)0.0f : t / s;
-        *a = t >= (V)0.0f ? t : t * 0.01f;
-        *d = u < (V)0.0f ? (V)(0.01f * s) : (V)s;
-        return;
-    default: /* GAUSSIAN_STEPWISE: FANN never implemented it, 0 */
-        *a = (V)0.0f;
-        *d = (V)0.0f;
-        return;
-    }
-}
 
 /* One group of eight patterns at vector index i of the row; a's lanes past
  * the patterns are zeroed (MASK) so they add nothing. */
@@ -193,7 +35,7 @@ inline void value_and_derivative(int id, float s, V t, V *a, V *d)
     {                                                                              \
         V tt = VCLAMP(T, -150.0f, 150.0f);                                         \
         V a, d;                                                                    \
-        value_and_derivative(ID, s, tt, &a, &d);                                   \
+        value_and_unscaled_derivative8(ID, s, tt, &a, &d);                                   \
         MASK;                                                                      \
         V err = (V)0.0f;                                                           \
         _Pragma("unroll") for (int o = 0; o < OUTPUTS; o++)                       \
@@ -225,16 +67,24 @@ inline void value_and_derivative(int id, float s, V t, V *a, V *d)
     }                                                                              \
     break;
 
-/* t: (C, P) scaled sums, overwritten with err x d; e: (OUTPUTS, P) output
- * errors; weights: (C, OUTPUTS) output weights; result: (C, 1 + OUTPUTS)
- * sum of squared diffs, then 2 sum_p diff_o a per output. */
+/* Per network n: t (C, P) scaled sums, overwritten with err x d; ids and
+ * steepness (C); e (OUTPUTS, P) output errors; weights (C, OUTPUTS) output
+ * weights; result (C, 1 + OUTPUTS): the sum of squared diffs, then
+ * 2 sum_p diff_o a per output. dim 0 candidates, dim 1 networks. */
 kernel void candidate_errors(int C, int P, global float *t, const global int *ids,
                              const global float *steepness, const global float *e,
                              const global float *weights, global float *result)
 {
     int c = get_global_id(0);
+    int n = get_global_id(1);
     if (c >= C)
         return;
+    t += (size_t)n * C * P;
+    ids += n * C;
+    steepness += n * C;
+    e += (size_t)n * OUTPUTS * P;
+    weights += (size_t)n * C * OUTPUTS;
+    result += (size_t)n * C * (1 + OUTPUTS);
     int id = ids[c];
     float s = steepness[c];
     global float *row = t + (size_t)c * P;
@@ -257,6 +107,7 @@ kernel void candidate_errors(int C, int P, global float *t, const global int *id
             ((float *)&tail_e[o])[j] = e[(size_t)o * P + full * LANES + j];
     }
     switch (id) {
+    /* a case per function, so each row's loop is specialised to it */
     case A_SIGMOID: ROW(A_SIGMOID)
     case A_SIGMOID_SYMMETRIC: ROW(A_SIGMOID_SYMMETRIC)
     case A_GAUSSIAN: ROW(A_GAUSSIAN)

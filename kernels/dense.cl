@@ -57,12 +57,15 @@ kernel void dense_init(int P, int PS, const global int *lay, const global REAL *
 }
 
 /* The stored sum and value of neuron j for one vector of patterns: t =
- * s * acc clamped to +-150/s, then the activation (the common ones as
- * vectors, the rest lane by lane). */
+ * s * acc clamped to +-150/s, then the activation: for float networks every
+ * function with a vector form through value8 (activations.cl), for double
+ * networks the common ones as vectors (the device's exp), the rest lane by
+ * lane through the scalar code. */
 inline void dense_activate(REALV acc, int pb, int j, REAL s, int id, global REAL *sums,
                            global REAL *values, size_t row)
 {
     REAL limit = (REAL)150 / s;
+#ifdef REAL_IS_DOUBLE
     if (id == A_SIGMOID || id == A_SIGMOID_SYMMETRIC || id == A_LINEAR) {
         REALV t = clamp((REALV)s * acc, (REALV)-limit, (REALV)limit);
         REALV y = t;
@@ -74,6 +77,16 @@ inline void dense_activate(REALV acc, int pb, int j, REAL s, int id, global REAL
         VSTORE(y, pb, values + row);
         return;
     }
+#else
+    if (has_vector_form(id) && limit >= 0) {
+        REALV t = (REALV)s * acc;
+        t = t > (REALV)limit ? (REALV)limit : t;
+        t = t < (REALV)-limit ? (REALV)-limit : t;
+        VSTORE(t, pb, sums + row);
+        VSTORE(value8(id, t), pb, values + row);
+        return;
+    }
+#endif
     REAL lanes[VW];
     REAL outs[VW];
     PVSTORE(acc, 0, lanes);
@@ -168,35 +181,6 @@ inline REALV dense_derivative(int id, REAL s, REALV y, REALV t)
     return PVLOAD(0, ys);
 }
 
-#ifndef REAL_IS_DOUBLE
-/* Natural log of positive floats (frexp by bits, then a degree-9 polynomial
- * on the mantissa around 1, as in Cephes' logf); NaN stays NaN. The
- * builtin log is a call per vector in PoCL. */
-inline float8 dense_logf(float8 x)
-{
-    int8 bits = as_int8(x);
-    float8 e = convert_float8(((bits >> 23) & 0xff) - 126);
-    float8 m = as_float8((bits & (int8)0x807fffff) | (int8)0x3f000000); /* [0.5, 1) */
-    int8 small = m < (float8)0.707106781186547524f;
-    e = small ? e - 1.0f : e;
-    m = small ? m + m - 1.0f : m - 1.0f;
-    float8 z = m * m;
-    float8 y = (float8)7.0376836292e-2f;
-    y = y * m - 1.1514610310e-1f;
-    y = y * m + 1.1676998740e-1f;
-    y = y * m - 1.2420140846e-1f;
-    y = y * m + 1.4249322787e-1f;
-    y = y * m - 1.6668057665e-1f;
-    y = y * m + 2.0000714765e-1f;
-    y = y * m - 2.4999993993e-1f;
-    y = y * m + 3.3333331174e-1f;
-    y = y * m * z;
-    y = y + e * -2.12194440e-4f;
-    y = y - 0.5f * z;
-    float8 r = m + y + e * 0.693359375f;
-    return x != x ? x : r;
-}
-#endif
 
 /* FANN's tanh error function of one vector of output errors, log((1+e)/(1-e)),
  * +-17 beyond +-0.9999999. Floats take it as log1p(2e/(1-e)), accurate to a
@@ -209,7 +193,7 @@ inline REALV dense_error_tanh(REALV e)
 #else
     REALV x = (e + e) / ((REALV)1 - e);
     REALV u = (REALV)1 + x;
-    REALV r = dense_logf(u) + (x - (u - (REALV)1)) / u;
+    REALV r = vlog(u) + (x - (u - (REALV)1)) / u;
 #endif
     r = e < (REALV)(REAL)-0.9999999 ? (REALV)-17 : r;
     return e > (REALV)(REAL)0.9999999 ? (REALV)17 : r;

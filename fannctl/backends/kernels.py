@@ -50,7 +50,7 @@ KERNEL_NAMES = (
     "dense_slopes",
 )
 # cascade's fused candidate kernel: its own small program, built per output count
-CANDIDATE_FILES = ("candidates",)
+CANDIDATE_FILES = ("common", "activations", "candidates")
 CANDIDATE_KERNELS = ("candidate_errors",)
 
 

@@ -61,7 +61,8 @@ class CandidateKernel:
                 self.backend.context,
                 self.backend.info.device,
                 source,
-                f"-DOUTPUTS={outputs}",
+                f"-DREAL=float -DOUTPUTS={outputs}"
+                + (" -DHAVE_DOUBLE" if self.backend.info.double else ""),
                 kernels.CANDIDATE_KERNELS,
             )
             self._programs[outputs] = program
@@ -123,8 +124,8 @@ class CandidateKernel:
             )
             kernel.set_args(*args)
             # one candidate per work-group: a CPU device spreads them over its cores
-            local = (1,) if self.backend.info.kind == "cpu" else None
-            cl.enqueue_nd_range_kernel(queue, kernel, (count,), local)
+            local = (1, 1) if self.backend.info.kind == "cpu" else None
+            cl.enqueue_nd_range_kernel(queue, kernel, (count, 1), local)  # one network
             if self.zero_copy:
                 queue.finish()
             else:

@@ -170,7 +170,7 @@ def test_a_broken_or_wrong_kernel_falls_back_to_numpy(kernel_copy, fault: str) -
     path = kernel_copy / "candidates.cl"
     source = path.read_text()
     if fault == "build":
-        path.write_text(source.replace("inline V vexp", "inline V vexp(oops"))
+        path.write_text(source.replace("int c = get_global_id(0);", "int c = oops;"))
     else:  # builds, runs, and computes scores that are off
         path.write_text(source.replace("sq += diff * diff;", "sq += diff;"))
     select.reset()
