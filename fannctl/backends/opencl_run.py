@@ -151,11 +151,13 @@ class DeviceRun:
             self.scratch = b.buffer("run_scratch", self.N * 3 * self.T * dt.itemsize)
         else:
             size = self.N * self.T * self.PS * dt.itemsize
-            self.values = b.buffer("values", size)
-            self.sums = b.buffer("sums", size)
-            self.deltas = b.buffer("deltas", size)
-            self.pattern_sse = b.buffer("pattern_sse", self.N * self.P * self.acc.itemsize)
-            self.pattern_bits = b.buffer("pattern_bits", self.N * self.P * 4)
+            # slots of the run's own: the backend's forward passes (the test
+            # set's MSE at report points) use "values" etc. between chunks
+            self.values = b.buffer("run_values", size)
+            self.sums = b.buffer("run_sums", size)
+            self.deltas = b.buffer("run_deltas", size)
+            self.pattern_sse = b.buffer("run_pattern_sse", self.N * self.P * self.acc.itemsize)
+            self.pattern_bits = b.buffer("run_pattern_bits", self.N * self.P * 4)
         if self.dense:
             self.views = layer_views(self.nets[0])
             targets_t = np.zeros((targets.shape[1], self.PS), dtype=dt)  # (outputs, PS)

@@ -347,3 +347,21 @@ def test_dense_epoch_is_numpys_step(cl_backend, monkeypatch, kind, error_functio
     scale = np.abs(expected).max()
     tol = 2e-5 if dtype == "float32" else 1e-10
     np.testing.assert_allclose(moved, expected, rtol=tol, atol=tol * scale)
+
+
+@pytest.mark.parametrize("path", ["fused", "layered"])
+def test_a_test_set_does_not_disturb_the_run(cl_backend, monkeypatch, path):
+    """Report points run the test set through the backend's own forward pass
+    between chunks; the training run's buffers must come out of it untouched."""
+    monkeypatch.setattr(opencl_run, "FUSED_MAX_WORK", 10**9 if path == "fused" else 0)
+    net = make_net("layer", "float32", layers=(9, 13, 7, 3))
+    net.params.training_algorithm = algorithm_id("rprop")
+    data = make_data(n_in=9, n_out=3, patterns=200)
+    test_data = make_data(n_in=9, n_out=3, patterns=57, seed=7)
+    config = TrainConfig(max_epochs=10, desired_error=0.0, report_every=2)
+    with_test, without = net.copy(), net.copy()
+    got = train(with_test, data, config, backend=cl_backend, test_data=test_data)
+    want = train(without, data, config, backend=cl_backend)
+    np.testing.assert_array_equal(with_test.weights, without.weights)
+    assert [r.mse for r in got.history] == [r.mse for r in want.history]
+    assert all(r.test_mse is not None for r in got.history)
