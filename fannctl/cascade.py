@@ -244,6 +244,8 @@ class Candidates:
         self.scores = np.zeros(count)
         self._buffers: dict[str, np.ndarray] = {}
         self.engine = engine  # the fused device kernel, or None (numpy)
+        self.keep_slopes = False
+        self.last_slopes: np.ndarray | None = None
 
     def _work(self, patterns: int, dtype: np.dtype) -> dict[str, np.ndarray]:
         """(candidates, patterns) work arrays, allocated once per pool, and each
@@ -297,6 +299,8 @@ class Candidates:
         slopes = self.state.slopes.reshape(self.weights.shape)
         slopes[:, : self.num_in] -= in_slopes[:, : self.num_in]
         slopes[:, self.num_in :] -= out_terms
+        if self.keep_slopes:  # a trial's copy: the slopes before the update clears them
+            self.last_slopes = slopes.copy()
         update_weights(
             self.weights.reshape(-1),
             self.state,
@@ -395,7 +399,7 @@ def train_candidates(
     phase = _Residual.of(net, data, outputs)
     if choice is not None:
         pool.engine = choice.choose(
-            lambda engine: engine.supports(net.dtype, pool.functions, net.num_output),
+            (net.dtype, pool.functions, net.num_output),
             lambda engine: _trial(net, phase, outputs.mse, pool, engine),
         )
     sse = phase.sse
@@ -422,17 +426,19 @@ def train_candidates(
 
 
 def _trial(net: Network, phase: _Residual, mse: float, pool: Candidates, engine):
-    """One epoch on a copy of ``pool`` with ``engine`` (None: numpy): (seconds, scores).
+    """One epoch on a copy of ``pool`` with ``engine`` (None: numpy): (seconds,
+    (scores, slopes)), the slopes as the update received them.
 
     The pool's work arrays are made first, so every copy shares them: a trial
     on fresh arrays would time their page faults (2-4 ms against ~1 ms)."""
     pool._work(phase.sources.shape[0], net.dtype)
     twin = pool.copy()
     twin.engine = engine
+    twin.keep_slopes = True
     noise = np.random.default_rng(0).random  # SARPROP's draws: not the run's stream
     started = time.perf_counter()
     twin.epoch(net, phase, mse, noise)
-    return time.perf_counter() - started, twin.scores
+    return time.perf_counter() - started, (twin.scores, twin.last_slopes)
 
 
 def install_candidate(net: Network, pool: Candidates, best: int, fix_quirks: bool) -> None:
@@ -472,14 +478,16 @@ def cascade_train(
     on_report: Callable[[CascadeReport], None] | None = None,
     random_source: sarprop.RandomSource | None = None,
     uniform: Callable[[tuple[int, int]], np.ndarray] | None = None,
-    device: str | None = None,
+    device: str | None = "numpy",
 ) -> CascadeResult:
     """Grow and train ``net`` on ``data`` (``fann_cascadetrain_on_data``).
 
     Candidate weights draw from ``uniform(shape)`` (numbers in [0, 1), row by
     row), by default a generator seeded with ``seed``. ``device`` (as
-    ``--device``; None reads ``FANNCTL_DEVICE``, then ``auto``) says where the
-    candidate epochs' elementwise work runs (``select.CandidateChoice``).
+    ``--device``; None reads ``FANNCTL_DEVICE``, then ``auto``, as the CLI
+    does) says where the candidate epochs' elementwise work runs
+    (``select.CandidateChoice``); the library's default, numpy, repeats
+    exactly.
     """
     choice = select.CandidateChoice(device)
     check_fits(net, data)

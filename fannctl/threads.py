@@ -12,7 +12,9 @@ launch returns in about a microsecond here, where the ``pthread`` device's
 hand-off to its worker costs about 45 us, and the worker on the other core
 then reads the data through that core's cache); with more, the ``pthread``
 device with that many workers. A ``POCL_DEVICES`` or
-``POCL_MAX_PTHREAD_COUNT`` already set is left alone.
+``POCL_MAX_PTHREAD_COUNT`` already set is left alone (set ``POCL_DEVICES``
+yourself to reach a PoCL built with its GPU drivers, cuda or level0, which
+``basic`` alone would hide).
 """
 
 from __future__ import annotations
@@ -28,14 +30,24 @@ VARIABLES = (
 
 
 def configure(threads: int | None = None) -> None:
-    """Set the thread count (None: 1, unless the environment already sets one)."""
+    """Set the thread count. None: what the environment's thread variables
+    already say (the first of ``VARIABLES`` set), else 1."""
     if threads is None:
-        if any(name in os.environ for name in VARIABLES):
+        given = [os.environ[name] for name in VARIABLES if name in os.environ]
+        if given:
+            try:
+                _pocl(max(int(given[0]), 1))
+            except ValueError:
+                pass  # not a number: the libraries will say so
             return
         threads = 1
     threads = max(int(threads), 1)
     for name in VARIABLES:
         os.environ[name] = str(threads)
+    _pocl(threads)
+
+
+def _pocl(threads: int) -> None:
     os.environ.setdefault("POCL_MAX_PTHREAD_COUNT", str(threads))
     if threads == 1:
         os.environ.setdefault("POCL_DEVICES", "basic")

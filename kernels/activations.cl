@@ -211,17 +211,20 @@ inline REAL activation_derivative(int id, REAL s, REAL y, REAL t)
  * In float, not FANN's double: exp, sin, cos and log are written out here
  * (1-2 float ulps, as numpy's own float32 functions) because PoCL's vector
  * builtins are calls that do not inline, and its clamp and fabs too.
- * Contraction to fused multiply-adds is on here, as in numpy's own SIMD
- * code. */
+ * Contraction to fused multiply-adds is on here (numpy rounds every step):
+ * these agree with numpy's float32 results to rounding, not bit for bit. */
 #pragma OPENCL FP_CONTRACT ON
 typedef float8 V;
 typedef int8 VI;
 #define VABS(x) as_float8(as_int8(x) & (VI)0x7fffffff)
 /* clamp that keeps NaN, as np.clip does */
 #define VCLAMP(x, lo, hi) ((x) < (V)(lo) ? (V)(lo) : ((x) > (V)(hi) ? (V)(hi) : (x)))
+/* the eight lanes' sum, pairwise */
+#define HSUM8(v) ((((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7)))
 
 /* exp: k = round(x / ln 2) by the 1.5 x 2^23 trick, r = x - k ln 2 in two
- * parts, a degree-6 polynomial, times 2^k; 0 below -87.34, inf above 88.72. */
+ * parts, a degree-6 polynomial, times 2^k in two halves (k reaches 128 just
+ * below the largest float's log); 0 below -87.34, inf above 88.72. */
 inline V vexp(V x)
 {
     V k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
@@ -234,7 +237,9 @@ inline V vexp(V x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    V y = p * as_float8((convert_int8(k) + 127) << 23);
+    VI k1 = convert_int8(k) >> 1;
+    VI k2 = convert_int8(k) - k1;
+    V y = p * as_float8((k1 + 127) << 23) * as_float8((k2 + 127) << 23);
     y = x < (V)-87.33654f ? (V)0.0f : y;
     return x > (V)88.72283f ? (V)INFINITY : y;
 }
@@ -295,7 +300,7 @@ inline int has_vector_form(int id)
 }
 
 /* The value a of t, and FANN's derivative d at the unscaled sum t / s (what
- * cascade's candidates use), in the operation order of
+ * cascade's candidates use), the formulas and their order as in
  * activations.value_into and activations.derivative_at_unscaled_into. */
 inline void value_and_unscaled_derivative8(int id, float s, V t, V *a, V *d)
 {

@@ -26,8 +26,9 @@
 /* rows need not start on a 32-byte boundary: unaligned 8-wide access */
 typedef float8 __attribute__((aligned(4))) VU;
 #define LANES 8
-#define VLOAD(p, i) (((const global VU *)(p))[i])
-#define VSTORE(p, i, x) (((global VU *)(p))[i] = (x))
+/* vector i of a row, as dense.cl's (vload8's argument order) */
+#define VLOAD(i, p) (((const global VU *)(p))[i])
+#define VSTORE(x, i, p) (((global VU *)(p))[i] = (x))
 
 /* One group of eight patterns at vector index i of the row; a's lanes past
  * the patterns are zeroed (MASK) so they add nothing. */
@@ -48,8 +49,8 @@ typedef float8 __attribute__((aligned(4))) VU;
         STORE(err * d);                                                            \
     }
 
-#define FULL_E(o) VLOAD(e + (size_t)(o) * P, i)
-#define FULL_STORE(x) VSTORE(row, i, x)
+#define FULL_E(o) VLOAD(i, e + (size_t)(o) * P)
+#define FULL_STORE(x) VSTORE(x, i, row)
 #define TAIL_E(o) tail_e[o]
 #define TAIL_STORE(x) (tail_out = (x))
 #define NO_MASK
@@ -59,7 +60,7 @@ typedef float8 __attribute__((aligned(4))) VU;
  * patterns, read and written lane by lane so nothing past the row is touched). */
 #define ROW(ID)                                                                    \
     for (int i = 0; i < full; i++)                                                 \
-        STEP(ID, VLOAD(row, i), FULL_E, FULL_STORE, NO_MASK)                       \
+        STEP(ID, VLOAD(i, row), FULL_E, FULL_STORE, NO_MASK)                       \
     if (tail) {                                                                    \
         STEP(ID, tail_t, TAIL_E, TAIL_STORE, TAIL_MASK)                            \
         for (int j = 0; j < tail; j++)                                             \
@@ -121,9 +122,8 @@ kernel void candidate_errors(int C, int P, global float *t, const global int *id
     default: ROW(id)
     }
     global float *out = result + (size_t)c * (1 + OUTPUTS);
-    out[0] = ((sq.s0 + sq.s1) + (sq.s2 + sq.s3)) + ((sq.s4 + sq.s5) + (sq.s6 + sq.s7));
+    out[0] = HSUM8(sq);
     for (int o = 0; o < OUTPUTS; o++) {
-        V q = slope[o];
-        out[1 + o] = 2.0f * (((q.s0 + q.s1) + (q.s2 + q.s3)) + ((q.s4 + q.s5) + (q.s6 + q.s7)));
+        out[1 + o] = 2.0f * HSUM8(slope[o]);
     }
 }

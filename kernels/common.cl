@@ -4,7 +4,9 @@
  * Build options: -DREAL=float or -DREAL=double (the network's dtype), and
  * -DHAVE_DOUBLE when the device has cl_khr_fp64. Where FANN's float build
  * evaluates a libm call in double (exp, log, sin, cos, the stepwise knots)
- * the kernels do the same when doubles are available.
+ * the per-pattern kernels do the same when doubles are available; the
+ * vector paths of float networks (the dense layers, cascade's candidates)
+ * use activations.cl's float8 forms instead, which agree to rounding.
  *
  * Every kernel has a leading *network* dimension: it computes N networks of
  * the same shape (same layout buffer) at once; weights, activations,
@@ -18,7 +20,8 @@ typedef double WIDE; /* what FANN evaluates in double */
 typedef float ACC;
 typedef float WIDE;
 #endif
-/* Keep every a*b+c as two roundings, as the C and numpy code do. */
+/* Keep every a*b+c as two roundings, as the C and numpy code do (files
+ * that turn contraction on for their vector paths say so). */
 #pragma OPENCL FP_CONTRACT OFF
 
 #ifndef REAL

@@ -20,7 +20,7 @@ typedef float8 REALV;
 typedef float8 __attribute__((aligned(4))) REALV_U;
 #define PVLOAD vload8
 #define PVSTORE vstore8
-#define HSUM(v) ((((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7)))
+#define HSUM HSUM8
 #endif
 /* Vector i of a global row, as a plain (unaligned) vector access: PoCL's
  * vload/vstore builtins are calls that do not inline, one per vector, which

@@ -33,7 +33,6 @@ PROGRAM_FILES = (
     "layered",
     "dense",
     "fused",
-    "cascade",
 )
 KERNEL_NAMES = (
     "pattern_pass",
@@ -42,7 +41,6 @@ KERNEL_NAMES = (
     "update_weights",
     "update_sarprop",
     "train_epochs",
-    "candidate_epoch",
     "dense_init",
     "dense_forward",
     "dense_output_delta",

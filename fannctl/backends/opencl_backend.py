@@ -392,56 +392,6 @@ class OpenCLBackend:
             slopes, float(psse.astype(np.float64).sum()), P * layout.n_out, int(pbits.sum())
         )
 
-    def candidate_epoch(
-        self,
-        sources: np.ndarray,
-        errors: np.ndarray,
-        functions: np.ndarray,
-        steepness: np.ndarray,
-        weights: np.ndarray,
-        slopes: np.ndarray,
-        sse: float,
-    ) -> np.ndarray:
-        """One cascade candidate epoch (FANN's order): add each candidate's slopes
-        into ``slopes`` (C, S + O) and return the scores (C,).
-
-        ``sources`` (P, S) are the non-output neurons' values per pattern,
-        ``errors`` (P, O) the output errors (halved for symmetric outputs, no
-        error function), ``weights`` (C, S + O) each candidate's input then
-        output weights."""
-        dtype = weights.dtype
-        count, width = weights.shape
-        patterns, n_src = sources.shape
-        kernel = self.kernel(dtype, "candidate_epoch")
-        x = self.upload("cand_x", sources.astype(dtype, copy=False))
-        e = self.upload("cand_e", errors.astype(dtype, copy=False))
-        act = self.upload("cand_act", np.asarray(functions, dtype=np.int32))
-        steep = self.upload("cand_steep", np.asarray(steepness, dtype=dtype))
-        w = self.upload("cand_w", weights)
-        g = self.upload("cand_g", slopes.astype(dtype, copy=False).reshape(count, width))
-        scores = self.buffer("cand_scores", count * dtype.itemsize)
-        self.run_kernel(
-            kernel,
-            (round_up(count, LOCAL),),
-            (LOCAL,),
-            np.int32(count),
-            np.int32(patterns),
-            np.int32(n_src),
-            np.int32(width - n_src),
-            x,
-            e,
-            act,
-            steep,
-            w,
-            g,
-            scores,
-            dtype.type(sse),
-        )
-        new = self.download(g, np.empty((count, width), dtype=dtype))
-        result = self.download(scores, np.empty(count, dtype=dtype))
-        slopes.reshape(count, width)[...] = new
-        return result.astype(np.float64)
-
     # -- whole runs ---------------------------------------------------------------
     def train_run(self, net, data, config, *, on_report=None, test_data=None):
         """A whole ``train`` run on this device, or None when this backend cannot do it."""

@@ -29,6 +29,21 @@ SUPPORTED = frozenset(range(20)) - {
 }
 
 
+LIMITS = (
+    "cascade's candidate kernel takes float32 networks with at most "
+    f"{MAX_OUTPUTS} outputs and no stepwise candidate functions"
+)
+
+
+def supports(dtype: np.dtype, functions: np.ndarray, outputs: int) -> bool:
+    """Whether the kernel computes such a pool (see ``LIMITS``)."""
+    return (
+        np.dtype(dtype) == np.float32
+        and 1 <= outputs <= MAX_OUTPUTS
+        and all(int(f) in SUPPORTED for f in np.unique(functions))
+    )
+
+
 class CandidateKernel:
     """``candidate_errors`` on one OpenCL device, with its buffers kept between epochs."""
 
@@ -37,25 +52,26 @@ class CandidateKernel:
         self.name = backend.name
         self.description = backend.description
         device = backend.info.device
-        self.zero_copy = backend.info.kind == "cpu" and bool(
-            getattr(device, "host_unified_memory", False)
+        # Zero copy (the host touching USE_HOST_PTR memory between launches,
+        # with no map/unmap) only where it is known to hold: PoCL's CPU
+        # devices run kernels on the host pointer itself. Elsewhere, copies.
+        self.zero_copy = (
+            backend.info.kind == "cpu"
+            and "Portable Computing Language" in backend.info.platform
+            and bool(getattr(device, "host_unified_memory", False))
         )
-        self._programs: dict[int, kernels.Program] = {}
+        self._kernels: dict[int, object] = {}  # per output count; this instance's own
         self._held: dict[str, tuple[np.ndarray, object]] = {}  # slot -> (array, buffer)
         self._result = np.empty(0, dtype=np.float32)
         self._weights = np.empty(0, dtype=np.float32)
 
-    def supports(self, dtype: np.dtype, functions: np.ndarray, outputs: int) -> bool:
-        """Whether this kernel computes such a pool (float32, known functions, <= 16 outputs)."""
-        return (
-            np.dtype(dtype) == np.float32
-            and 1 <= outputs <= MAX_OUTPUTS
-            and all(int(f) in SUPPORTED for f in np.unique(functions))
-        )
-
     def _kernel(self, outputs: int):
-        program = self._programs.get(outputs)
-        if program is None:
+        """This instance's kernel object (arguments are per instance: no two
+        pools share one) for ``outputs`` outputs, building the program once."""
+        kernel = self._kernels.get(outputs)
+        if kernel is None:
+            import pyopencl as cl
+
             source = kernels.load(*kernels.CANDIDATE_FILES)
             program = kernels.build(
                 self.backend.context,
@@ -65,8 +81,8 @@ class CandidateKernel:
                 + (" -DHAVE_DOUBLE" if self.backend.info.double else ""),
                 kernels.CANDIDATE_KERNELS,
             )
-            self._programs[outputs] = program
-        return program.kernel("candidate_errors")
+            kernel = self._kernels[outputs] = cl.Kernel(program.program, "candidate_errors")
+        return kernel
 
     def _over(self, slot: str, array: np.ndarray, writable: bool):
         """A buffer over ``array`` itself (zero copy), made once per array."""
@@ -85,6 +101,7 @@ class CandidateKernel:
     def _buffer(self, slot: str, array: np.ndarray, writable: bool = False, send: bool = True):
         if self.zero_copy:
             return self._over(slot, array, writable)
+        slot = f"candidates_{slot}"  # apart from the backend's own slots
         return self.backend.upload(slot, array) if send else self.backend.buffer(slot, array.nbytes)
 
     def __call__(

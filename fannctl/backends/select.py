@@ -62,6 +62,7 @@ def reset() -> None:
     global _DEVICES, _DEVICES_ERROR
     _WARNED.clear()
     _FAILED.clear()
+    _CANDIDATE_FAILED.clear()
     _OPENED.clear()
     _AUTO_CHOICES.clear()
     _DEVICES = None
@@ -216,16 +217,6 @@ class FallbackBackend:
     def activate(self, net, inputs):
         """Activations and sums, on the first device that works."""
         return self._call("activate", net, inputs)
-
-    def candidate_epoch(self, *args, **kwargs):
-        """Cascade's candidate epoch on the device, or None when only numpy is left
-        (the caller then runs its own numpy version); see OpenCLBackend.candidate_epoch."""
-        while hasattr(self.current, "candidate_epoch"):
-            try:
-                return self.current.candidate_epoch(*args, **kwargs)
-            except DeviceError as exc:
-                self._fail(exc)
-        return None
 
     def _advance(self, net, data, config):
         """A chunked ``advance`` on the current backend (device run, else per epoch)."""
@@ -413,21 +404,28 @@ class AutoBackend:
 
 CANDIDATE_MIN_EPOCH_SECONDS = 5e-4  # auto: pools whose numpy epoch is shorter stay on numpy
 CANDIDATE_TRIALS = 3  # trial epochs per engine; the fastest counts
+_CANDIDATE_FAILED: dict[str, str] = {}  # device name -> why its candidate kernel failed
 
 
 class CandidateChoice:
     """Where cascade's candidate epochs do their elementwise work.
 
-    ``numpy``: always numpy. ``cl`` / ``cl:N``: the device's fused kernel
-    (``opencl_cascade.CandidateKernel``), once a trial epoch on the first pool
-    agrees with numpy's. ``auto``: the kernel only when a numpy candidate
-    epoch takes at least ``CANDIDATE_MIN_EPOCH_SECONDS`` and the kernel's trial
-    epochs run faster. Below that threshold pyopencl is never imported: the
-    kernel still wins a little on such pools (two-spiral: 0.33 s against
-    0.45 s), but a first build on a machine costs about a second (later
-    processes load it from the disk cache), more than such a run gains.
-    Decided once per run, at the first pool; a device that fails later is
-    reported once and the run goes on in numpy.
+    ``numpy``: always numpy. ``cl``: the fastest device whose fused kernel
+    (``opencl_cascade.CandidateKernel``) agrees with numpy on a trial epoch of
+    the first pool (scores and slopes); ``cl:N``: that device, the others
+    after it if it fails. ``auto``: as ``cl``, only when a numpy candidate
+    epoch takes at least ``CANDIDATE_MIN_EPOCH_SECONDS`` and the kernel's
+    trial epochs run faster than numpy's. Below that threshold pyopencl is
+    never imported: the kernel still wins a little on such pools (two-spiral:
+    0.33 s against 0.45 s), but a first build on a machine costs about a
+    second (later processes load it from the disk cache), more than such a
+    run gains. Decided once per run, at the first pool; a device whose kernel
+    fails later is reported once and the run goes on in numpy. A failed
+    candidate kernel says nothing about the device's other kernels.
+
+    The two engines round differently (float32), so a run's numbers depend on
+    the engine: ``auto`` decides by timing, ``numpy`` or ``cl:N`` repeat
+    exactly.
     """
 
     def __init__(self, device: str | None = None) -> None:
@@ -435,73 +433,90 @@ class CandidateChoice:
         self.engine = None
         self.decided = self.kind == "numpy"
         self.measurements: dict[str, float] = {}
+        if self.kind == "cl" and self.index is not None:
+            infos = opencl_devices()
+            if infos and self.index >= len(infos):
+                listed = ", ".join(f"cl:{info.index} ({info.name})" for info in infos)
+                raise ParameterError(f"no OpenCL device cl:{self.index}; this machine has {listed}")
 
     @property
     def name(self) -> str:
         return self.engine.name if self.engine is not None else "numpy"
 
-    def choose(self, supports: Callable, trial: Callable):
-        """The engine for this pool: ``supports(engine)`` says whether it can
-        compute the pool, ``trial(engine)`` runs one epoch on a copy of it
-        (None: numpy) and returns (seconds, scores)."""
+    def choose(self, pool: tuple, trial: Callable):
+        """The engine for the run, decided at its first pool: ``pool`` is
+        (dtype, candidate functions, outputs); ``trial(engine)`` runs one epoch
+        on a copy of the pool (None: numpy) and returns (seconds, results)."""
         if self.decided:
             return self.engine
         self.decided = True
-        numpy_seconds = None
+        from fannctl.backends import opencl_cascade
+
+        if not opencl_cascade.supports(*pool):
+            if self.kind == "cl":
+                warn_once(f"{opencl_cascade.LIMITS}; cascade candidates on numpy")
+            return None
+        numpy_seconds = float("inf")
         if self.kind == "auto":
             numpy_seconds, _ = _fastest(trial, None)
             self.measurements["numpy_epoch_seconds"] = numpy_seconds
             if numpy_seconds < CANDIDATE_MIN_EPOCH_SECONDS or not opencl_devices():
                 return None
-        from fannctl.backends.opencl_cascade import CandidateKernel
-
-        for backend in opencl_chain(None if self.kind == "auto" else self.index)[:-1]:
-            engine = CandidateKernel(backend)
-            if not supports(engine):
-                if self.kind == "cl":
-                    warn_once(
-                        f"device {backend.name} computes cascade candidates in float32 "
-                        f"without stepwise functions only; candidates on numpy"
-                    )
-                return None
+        best = None
+        reference = None
+        for backend in opencl_chain(self.index if self.kind == "cl" else None)[:-1]:
+            if backend.name in _CANDIDATE_FAILED:
+                continue
+            engine = opencl_cascade.CandidateKernel(backend)
             try:
-                engine_seconds, scores = _fastest(trial, engine)
-                reference_seconds, reference = _fastest(trial, None)
-                if not _close(scores, reference):
-                    raise DeviceError("self-test: candidate scores differ from numpy's")
+                seconds, results = _fastest(trial, engine)
+                if reference is None:
+                    reference_seconds, reference = _fastest(trial, None)
+                    numpy_seconds = min(numpy_seconds, reference_seconds)
+                if not _agree(results, reference):
+                    raise DeviceError("self-test: the candidate epoch differs from numpy's")
             except DeviceError as exc:
-                _FAILED[backend.name] = _first_line(exc)
+                _CANDIDATE_FAILED[backend.name] = _first_line(exc)
                 warn_once(
                     f"device {backend.name} failed: {_first_line(exc)}; cascade candidates "
                     "go to the next device, numpy last"
                 )
                 continue
-            self.measurements["device_epoch_seconds"] = engine_seconds
-            if self.kind == "auto" and engine_seconds >= min(numpy_seconds, reference_seconds):
-                return None
-            self.engine = engine
-            return engine
-        return None
+            self.measurements[f"{backend.name}_epoch_seconds"] = seconds
+            if best is None or seconds < best[0]:
+                best = (seconds, engine)
+            if self.index is not None:
+                break  # cl:N: the first of its chain that works
+        if best is None or (self.kind == "auto" and best[0] >= numpy_seconds):
+            return None
+        self.engine = best[1]
+        return self.engine
 
     def failed(self, exc: DeviceError) -> None:
         """The chosen engine failed mid-run: report once, numpy from now on."""
         engine, self.engine = self.engine, None
         name = getattr(engine, "name", "device")
-        _FAILED[name] = _first_line(exc)
+        _CANDIDATE_FAILED[name] = _first_line(exc)
         warn_once(f"device {name} failed: {_first_line(exc)}; cascade candidates continue on numpy")
 
 
 def _fastest(trial: Callable, engine) -> tuple[float, object]:
     """The fastest of a few trial epochs (the first also builds a device's kernel)."""
-    seconds, scores = trial(engine)
+    seconds, results = trial(engine)
     for _ in range(CANDIDATE_TRIALS - 1):
         seconds = min(seconds, trial(engine)[0])
-    return seconds, scores
+    return seconds, results
 
 
-def _close(scores, reference) -> bool:
-    """Scores from two engines agree to float32 rounding of their sums."""
+def _agree(results, reference) -> bool:
+    """Each array of one engine's trial agrees with the other's to float32
+    rounding of sums (relative to the array's scale; NaN where both are)."""
     import numpy as np
 
-    scale = float(np.max(np.abs(reference))) if len(reference) else 0.0
-    return bool(np.all(np.abs(np.asarray(scores) - reference) <= 1e-3 * scale + 1e-6))
+    for got, want in zip(results, reference, strict=True):
+        got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+        finite = np.abs(want[np.isfinite(want)])
+        scale = float(finite.max()) if finite.size else 0.0
+        if not np.allclose(got, want, rtol=1e-3, atol=1e-3 * scale + 1e-9, equal_nan=True):
+            return False
+    return True

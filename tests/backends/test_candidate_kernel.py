@@ -7,6 +7,8 @@ choose it, fall back from a broken or wrong kernel, or lose the device mid-run.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -17,7 +19,7 @@ from fannctl import activations, cascade, network
 from fannctl.backends import select
 from fannctl.backends.opencl_cascade import SUPPORTED, CandidateKernel
 from fannctl.data import TrainingData
-from fannctl.errors import DeviceError
+from fannctl.errors import DeviceError, ParameterError
 
 from .conftest import require_opencl
 from .test_select import fallback_messages, kernel_copy, one_per_device  # noqa: F401 (fixture)
@@ -50,14 +52,15 @@ def close(got, want, rtol):
 
 
 @pytest.mark.parametrize(
-    "patterns,outputs", [(3600, 3), (194, 1), (5, 2), (13, 5)]
-)  # tails of every length, fewer patterns than a vector
+    "patterns,outputs", [(3600, 3), (194, 1), (5, 2), (13, 9), (21, 16)]
+)  # tails of every length, fewer patterns than a vector, up to the 16-output limit
 def test_kernel_matches_numpy_in_float64(engine, patterns: int, outputs: int) -> None:
     rng = np.random.default_rng(patterns)
-    functions = np.repeat(np.array(sorted(SUPPORTED), dtype=np.int32), 4)
+    functions = np.repeat(np.array(sorted(SUPPORTED), dtype=np.int32), 5)
     count = functions.size
-    steepness = np.tile(np.array([0.25, 0.5, 0.75, 1.0], dtype=np.float32), count // 4)
-    steepness[3] = 0.0  # a zero steepness: derivatives that divide by it give 0
+    # every function with a zero steepness (derivatives that divide by it give
+    # 0) and a negative one
+    steepness = np.tile(np.array([0.25, 0.5, 1.0, 0.0, -0.5], dtype=np.float32), count // 5)
     t = (rng.standard_normal((count, patterns)) * 4).astype(np.float32)
     t[:, :3] = [200.0, -200.0, 149.99]  # beyond the clamp on both sides, and just inside
     errors_t = (rng.standard_normal((outputs, patterns)) * 0.3).astype(np.float32)
@@ -153,9 +156,43 @@ def test_cascade_on_the_device_grows_the_same_kind_of_network(cl_index) -> None:
     assert result.mse < 0.8 * grow("numpy", neurons=0)[0].mse
 
 
-def test_auto_keeps_small_pools_on_numpy() -> None:
-    result, _ = grow("auto", neurons=1)  # 120 patterns: far below the launch's worth
+def test_auto_keeps_small_pools_on_numpy_without_opencl() -> None:
+    """120 patterns: a numpy candidate epoch is far below the threshold, so the
+    run never imports pyopencl (a fresh process shows it)."""
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from fannctl import cascade, network\n"
+        "from fannctl.data import TrainingData\n"
+        "rng = np.random.default_rng(0)\n"
+        "x = rng.uniform(-1, 1, (120, 2))\n"
+        "data = TrainingData(x, (x[:, :1] * x[:, 1:] > 0).astype(float))\n"
+        "net = network.create([2, 1], shortcut=True, dtype='float32')\n"
+        "config = cascade.CascadeConfig(1, 0.0, 0)\n"
+        "result = cascade.cascade_train(net, data, config, device='auto')\n"
+        "print(result.device, 'pyopencl' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["numpy", "False"]
+
+
+def test_an_unsupported_pool_stays_on_numpy_and_says_why(cl_index) -> None:
+    require_opencl()
+    net = network.create([2, 1], shortcut=True, dtype="float64", rng=np.random.default_rng(1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = cascade.cascade_train(
+            net, spiral_like(), cascade.CascadeConfig(1, 0.0, 0), seed=3, device=f"cl:{cl_index}"
+        )
+    messages = fallback_messages(caught)
     assert result.device == "numpy"
+    assert len(messages) == 1 and "float32" in messages[0] and "16 outputs" in messages[0]
+
+
+def test_a_device_number_that_does_not_exist_is_refused_at_once() -> None:
+    require_opencl()
+    with pytest.raises(ParameterError, match="no OpenCL device cl:99"):
+        select.CandidateChoice("cl:99")
 
 
 def equal_runs(a, b) -> None:
@@ -164,21 +201,27 @@ def equal_runs(a, b) -> None:
     np.testing.assert_array_equal(na.weights, nb.weights)
 
 
-@pytest.mark.parametrize("fault", ["build", "wrong"])
+BREAKS = {
+    "build": ("int c = get_global_id(0);", "int c = oops;"),
+    "scores": ("sq += diff * diff;", "sq += diff;"),  # builds, runs, scores off
+    "slopes": ("err += diff * v[o];", "err += diff;"),  # scores right, input slopes off
+}
+
+
+@pytest.mark.parametrize("fault", BREAKS)
 def test_a_broken_or_wrong_kernel_falls_back_to_numpy(kernel_copy, fault: str) -> None:  # noqa: F811
     require_opencl()
     path = kernel_copy / "candidates.cl"
     source = path.read_text()
-    if fault == "build":
-        path.write_text(source.replace("int c = get_global_id(0);", "int c = oops;"))
-    else:  # builds, runs, and computes scores that are off
-        path.write_text(source.replace("sq += diff * diff;", "sq += diff;"))
+    old, new = BREAKS[fault]
+    assert old in source
+    path.write_text(source.replace(old, new))
     select.reset()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         broken = grow("cl")
     messages = fallback_messages(caught)
-    one_per_device(messages, "failed", "differ from numpy" if fault == "wrong" else "build")
+    one_per_device(messages, "failed", "build" if fault == "build" else "differs from numpy")
     assert broken[0].device == "numpy"
     equal_runs(broken, grow("numpy"))  # trial epochs leave the run untouched
     select.reset()

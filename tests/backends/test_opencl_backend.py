@@ -281,39 +281,6 @@ def test_many_networks_in_one_launch(cl_backend, monkeypatch, path):
         np.testing.assert_allclose(net.weights, alone.weights, rtol=1e-9, atol=1e-12)
 
 
-def test_candidate_epoch_matches_fann_loop(cl_backend):
-    """Cascade's candidate epoch: slopes and scores as FANN's per-pattern loop gives them."""
-    rng = np.random.default_rng(4)
-    P, S, n_out = 9, 6, 2
-    functions = np.array([3, 5, 7, 8, 10, 11, 14, 15, 16, 17], dtype=np.int32)
-    steepness = np.linspace(0.25, 1.0, functions.size)
-    weights = rng.uniform(-1, 1, (functions.size, S + n_out))
-    sources = rng.uniform(-1, 1, (P, S))
-    sources[:, 3] = 1.0  # the input bias
-    errors = rng.uniform(-0.5, 0.5, (P, n_out))
-    slopes = rng.uniform(-0.1, 0.1, weights.shape)
-    want_slopes, want_scores = slopes.copy(), np.full(functions.size, 2.5)
-    for c, (ident, s) in enumerate(zip(functions, steepness, strict=True)):
-        for p in range(P):
-            raw = float(np.clip(sources[p] @ weights[c, :S], -150 / s, 150 / s))
-            a = float(activations.value(np.array([ident]), np.array([raw * s]))[0])
-            d = float(
-                activations.derivative(
-                    np.array([ident]), np.array([s]), np.array([a]), np.array([raw])
-                )[0]
-            )
-            err = 0.0
-            for o in range(n_out):
-                diff = a * weights[c, S + o] - errors[p, o]
-                want_slopes[c, S + o] -= 2.0 * diff * a
-                err += diff * weights[c, S + o]
-                want_scores[c] -= diff * diff
-            want_slopes[c, :S] -= err * d * sources[p]
-    scores = cl_backend.candidate_epoch(sources, errors, functions, steepness, weights, slopes, 2.5)
-    np.testing.assert_allclose(slopes, want_slopes, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(scores, want_scores, rtol=1e-10)
-
-
 def test_large_forward_is_split_into_blocks(cl_backend, monkeypatch):
     """Inputs beyond one launch's block still give every row (no row dropped or repeated)."""
     from fannctl.backends import opencl_backend

@@ -366,17 +366,6 @@ def test_auto_trains_many_networks_like_numpy_one_by_one():
         np.testing.assert_array_equal(net.weights, alone.weights)
 
 
-def test_candidate_epoch_is_none_when_only_numpy_is_left():
-    """Cascade asks the chain; with no device left it gets None and runs its numpy code."""
-    chain = select.FallbackBackend([NumpyBackend()])
-    assert (
-        chain.candidate_epoch(
-            np.zeros((2, 3)), np.zeros((2, 1)), [3], [0.5], np.zeros((1, 4)), np.zeros((1, 4)), 0.0
-        )
-        is None
-    )
-
-
 def test_auto_short_run_never_imports_pyopencl():
     """Lazy imports: a short auto run (the default) stays free of pyopencl."""
     code = (
