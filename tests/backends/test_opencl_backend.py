@@ -332,3 +332,24 @@ def test_a_test_set_does_not_disturb_the_run(cl_backend, monkeypatch, path):
     np.testing.assert_array_equal(with_test.weights, without.weights)
     assert [r.mse for r in got.history] == [r.mse for r in want.history]
     assert all(r.test_mse is not None for r in got.history)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("ident", TRAINABLE, ids=[activations.NAMES[i] for i in TRAINABLE])
+def test_dense_epoch_every_function(cl_backend, monkeypatch, ident, dtype):
+    """The dense path's vector forms (value8 in the forward pass, the vector
+    derivatives in backprop, lane by lane for the rest) for every trainable
+    function, hidden and output, against numpy's epoch."""
+    monkeypatch.setattr(opencl_run, "FUSED_MAX_WORK", 0)
+    name = activations.NAMES[ident]
+    net = make_net("shortcut", dtype, name, name, layers=(5, 6, 4))
+    net.params.training_algorithm = algorithm_id("batch")
+    data = make_data(n_in=5, n_out=4, patterns=29, dtype=dtype)
+    on_device, on_host = net.copy(), net.copy()
+    config = TrainConfig(max_epochs=1, desired_error=0.0, report_every=1)
+    got = train(on_device, data, config, backend=cl_backend)
+    want = train(on_host, data, config, backend=REFERENCE)
+    assert got.mse == pytest.approx(want.mse, rel=1e-5 if dtype == "float32" else 1e-12)
+    moved, expected = on_device.weights - net.weights, on_host.weights - net.weights
+    tol = 5e-5 if dtype == "float32" else 1e-10
+    np.testing.assert_allclose(moved, expected, rtol=tol, atol=tol * np.abs(expected).max())
