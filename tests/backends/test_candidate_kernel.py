@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from core.test_cascade_epoch import fann_loop
+from core.test_cascade_epoch import fann_loop, residual
 
 from fannctl import activations, cascade, network
 from fannctl.backends import select
@@ -106,23 +106,14 @@ def test_pool_epoch_with_the_kernel_is_fanns_loop(engine, monkeypatch) -> None:
     sources = np.column_stack([rng.uniform(-1, 1, (patterns, 4)), np.ones(patterns)])
     sources = sources.astype(np.float32)
     errors = rng.uniform(-0.5, 0.5, (patterns, 2)).astype(np.float32)
-    sse = float((errors**2).sum())
-    phase = cascade._Residual(
-        sources,
-        np.ascontiguousarray(sources.T),
-        errors,
-        np.ascontiguousarray(errors.T),
-        sse,
-        sse,
-        np.abs(sources).max(axis=0),
-    )
+    phase = residual(sources, errors, float((errors**2).sum()))
     seen = {}
     monkeypatch.setattr(
         cascade,
         "update_weights",
         lambda w, state, *a, **k: seen.update(slopes=state.slopes.reshape(pool.weights.shape)),
     )
-    want_slopes, want_scores = fann_loop(pool, sources, errors, sse)
+    want_slopes, want_scores = fann_loop(pool, sources, errors, phase.sse)
     best = pool.epoch(net, phase, 0.1, None)
     np.testing.assert_allclose(seen["slopes"], want_slopes, rtol=2e-4, atol=1e-5)
     np.testing.assert_allclose(pool.scores, want_scores, rtol=2e-4, atol=1e-5)

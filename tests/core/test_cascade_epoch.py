@@ -29,6 +29,19 @@ def fann_loop(pool: cascade.Candidates, sources, errors, sse):
     return slopes, scores
 
 
+def residual(sources, errors, sse) -> cascade._Residual:
+    """A candidate phase over these (patterns, K) sources and (patterns, O) errors."""
+    return cascade._Residual(
+        sources,
+        np.ascontiguousarray(sources.T),
+        errors,
+        np.ascontiguousarray(errors.T),
+        sse,
+        sse,
+        np.abs(sources).max(axis=0),
+    )
+
+
 TOLERANCE = {"float64": (1e-9, 1e-12), "float32": (2e-4, 1e-5)}
 
 
@@ -56,15 +69,7 @@ def test_candidate_epoch_is_fanns_loop(monkeypatch, huge: int, dtype: str) -> No
     )  # inputs and their bias
     errors = rng.uniform(-0.5, 0.5, (patterns, 2)).astype(dtype)
     sse = float((errors**2).sum())
-    phase = cascade._Residual(
-        sources,
-        np.ascontiguousarray(sources.T),
-        errors,
-        np.ascontiguousarray(errors.T),
-        sse,
-        sse,
-        np.abs(sources).max(axis=0),
-    )
+    phase = residual(sources, errors, sse)
     seen = {}
 
     def keep_slopes(weights, state, *args, **kwargs):
