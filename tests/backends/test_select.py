@@ -200,7 +200,10 @@ def test_build_failure_falls_back_and_says_why(fresh_devices, kernel_copy):
     backend = select.opencl_backend(0)
     with pytest.raises(DeviceError, match="build failed") as failure:
         backend.program(np.float32)
-    assert "build log" in str(failure.value) and "update.cl" in str(failure.value)
+    # the log locates the fault: PoCL by file (update.cl), NVIDIA (which takes
+    # no file names from #line) by the broken line
+    message = str(failure.value)
+    assert "build log" in message and ("update.cl" in message or "batch_step" in message)
 
     select.reset()
     net, data = make_net("layer", "float32"), make_data()
@@ -352,15 +355,20 @@ def test_double_precision_missing_falls_back(fresh_devices, monkeypatch):
     )
 
 
-def test_auto_trains_many_networks_like_numpy_one_by_one():
-    """The swarm's entry point under auto: each network ends as numpy trains it alone."""
+def test_auto_trains_many_networks_like_numpy_one_by_one(monkeypatch):
+    """The swarm's entry point under auto: a run numpy is predicted to finish
+    within the threshold never opens a device, and each network ends as numpy
+    trains it alone. (The threshold is raised so that the prediction, a
+    timing, cannot decide otherwise: on a 16-core machine numpy's threads made
+    these ten epochs slow enough to try the GPU.)"""
+    monkeypatch.setattr(select, "AUTO_MIN_SECONDS", 1e9)
     nets = [make_net("layer", "float64", seed=seed) for seed in range(3)]
     data = make_data(dtype="float64")
     config = TrainConfig(max_epochs=10, desired_error=0.0, report_every=0)
     expected = [numpy_run(net, data, config) for net in nets]
     backend = select.resolve("auto")
     results = backend.train_many(nets, data, config)
-    assert backend.name == "numpy"  # ten epochs of a tiny net never open a device
+    assert backend.name == "numpy"
     for net, result, (want, alone) in zip(nets, results, expected, strict=True):
         assert result.epochs == want.epochs == 10
         np.testing.assert_array_equal(net.weights, alone.weights)
