@@ -77,8 +77,7 @@ class CandidateKernel:
                 self.backend.context,
                 self.backend.info.device,
                 source,
-                f"-DREAL=float -DOUTPUTS={outputs}"
-                + (" -DHAVE_DOUBLE" if self.backend.info.double else ""),
+                f"-DREAL=float -DOUTPUTS={outputs}",  # no doubles in it
                 kernels.CANDIDATE_KERNELS,
             )
             kernel = self._kernels[outputs] = cl.Kernel(program.program, "candidate_errors")

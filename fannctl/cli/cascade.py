@@ -91,7 +91,7 @@ def cascade(
     test: Annotated[str | None, _opt("--test", help="Report MSE on this set at the end.")] = None,
     seed: options.Seed = None,
     dtype: options.Dtype = None,
-    device: options.Device = None,
+    device: options.CascadeDevice = None,
     json_out: options.Json = False,
     quiet: options.Quiet = False,
 ) -> None:

@@ -41,6 +41,19 @@ Device = Annotated[
         "next, down to numpy, with one warning.",
     ),
 ]
+CascadeDevice = Annotated[
+    str | None,
+    typer.Option(
+        "--device",
+        "-d",
+        envvar="FANNCTL_DEVICE",
+        callback=_render_fallbacks,
+        help="Where the candidate epochs' elementwise work runs: auto (default: an OpenCL "
+        "device's kernel when trial epochs on the first pool show it faster than numpy), "
+        "numpy, cl (the fastest device that agrees with numpy) or cl:N. Runs repeat exactly "
+        "on numpy or on one device.",
+    ),
+]
 Output = Annotated[
     str | None,
     typer.Option(

@@ -75,8 +75,10 @@ def _fresh_selection(monkeypatch):
     monkeypatch.delenv("FANNCTL_KERNEL_DIR", raising=False)
     select._WARNED.clear()
     select._FAILED.clear()
+    select._CANDIDATE_FAILED.clear()
     select._AUTO_CHOICES.clear()
     with warnings.catch_warnings():
         yield
     select._WARNED.clear()
     select._FAILED.clear()
+    select._CANDIDATE_FAILED.clear()

@@ -148,12 +148,15 @@ def test_cascade_on_the_device_grows_the_same_kind_of_network(cl_index) -> None:
 
 
 def test_auto_keeps_small_pools_on_numpy_without_opencl() -> None:
-    """120 patterns: a numpy candidate epoch is far below the threshold, so the
-    run never imports pyopencl (a fresh process shows it)."""
+    """A pool whose numpy epoch is below the threshold (raised here: the
+    threshold is a timing) stays on numpy and never imports pyopencl (a fresh
+    process shows it)."""
     code = (
         "import sys\n"
         "import numpy as np\n"
         "from fannctl import cascade, network\n"
+        "from fannctl.backends import select\n"
+        "select.CANDIDATE_MIN_EPOCH_SECONDS = 1e9\n"
         "from fannctl.data import TrainingData\n"
         "rng = np.random.default_rng(0)\n"
         "x = rng.uniform(-1, 1, (120, 2))\n"
@@ -239,3 +242,14 @@ def test_a_device_lost_mid_run_continues_on_numpy(cl_index, monkeypatch) -> None
     assert len(messages) == 1 and "device lost" in messages[0] and "numpy" in messages[0]
     assert result.device == "numpy" and result.neurons_added == 3
     assert np.isfinite(net.weights).all() and result.mse < 0.8 * grow("numpy", neurons=0)[0].mse
+
+
+def test_the_self_test_comparison_refuses_what_does_not_match() -> None:
+    scores, slopes = np.array([1.0, 2.0, np.nan]), np.ones((3, 4))
+    assert select._agree((scores, slopes), (scores.copy(), slopes.copy()))  # NaN == NaN
+    assert select._agree((scores * (1 + 1e-5), slopes), (scores, slopes))  # float32 rounding
+    assert not select._agree((scores[:1], slopes), (scores, slopes))  # would broadcast
+    assert not select._agree((scores, slopes[:, :1]), (scores, slopes))
+    assert not select._agree((scores, None), (scores, None))
+    assert not select._agree((scores, slopes[:2]), (scores, slopes))  # would raise
+    assert not select._agree((scores, slopes * 1.01), (scores, slopes))
