@@ -183,6 +183,13 @@ def _stepwise_into(t: Array, ident: int, out: Array) -> None:
     out[...] = x
 
 
+def _one_plus_abs(t: Array, out: Array, scratch: Array | None) -> Array:
+    """1 + |t| (Elliot's denominator) in ``scratch``, or a new array like ``out``."""
+    w = np.empty_like(out) if scratch is None else scratch
+    np.absolute(t, out=w)
+    return np.add(w, 1.0, out=w)
+
+
 def value_into(ident: int, t: Array, out: Array, scratch: Array | None = None) -> None:
     """Write activation ``ident`` of ``t`` into ``out`` (FANN's value)."""
     if ident in (SIGMOID, SIGMOID_SYMMETRIC):  # 1/(1+exp(-2t)), 2/(1+exp(-2t))-1
@@ -202,9 +209,7 @@ def value_into(ident: int, t: Array, out: Array, scratch: Array | None = None) -
             np.multiply(out, 2.0, out=out)
             np.subtract(out, 1.0, out=out)
     elif ident in (ELLIOT, ELLIOT_SYMMETRIC):  # (t/2)/(1+|t|)+0.5, t/(1+|t|)
-        w = np.empty_like(out) if scratch is None else scratch
-        np.absolute(t, out=w)
-        np.add(w, 1.0, out=w)
+        w = _one_plus_abs(t, out, scratch)
         if ident == ELLIOT:
             np.divide(t, 2.0, out=out)
             np.divide(out, w, out=out)
@@ -262,9 +267,7 @@ def derivative_into(
         _gaussian_times_s(ident, s, y, t, out, scratch)
         np.multiply(out, s, out=out)
     elif ident in (ELLIOT, ELLIOT_SYMMETRIC):  # s/(2(1+|t|)(1+|t|)), s/((1+|t|)(1+|t|))
-        w = np.empty_like(out) if scratch is None else scratch
-        np.absolute(t, out=w)
-        np.add(w, 1.0, out=w)
+        w = _one_plus_abs(t, out, scratch)
         if ident == ELLIOT:
             np.multiply(w, 2.0, out=out)
             np.multiply(out, w, out=out)

@@ -409,8 +409,9 @@ def train_candidates(
     for i in range(p.cascade_max_cand_epochs):
         try:
             best = pool.epoch(net, phase, outputs.mse, random_source)
-        except DeviceError as exc:
-            choice.failed(exc)
+        except DeviceError as exc:  # only an engine raises it
+            if choice is not None:
+                choice.failed(exc)
             pool.engine = None
             best = pool.epoch(net, phase, outputs.mse, random_source)
         score = float(pool.scores[best])

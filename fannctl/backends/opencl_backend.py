@@ -240,11 +240,9 @@ class OpenCLBackend:
 
     def run_kernel(self, kernel, global_size: tuple[int, ...], local_size, *args) -> None:
         """Enqueue ``kernel`` (OpenCL errors become DeviceError)."""
-        import pyopencl as cl
-
         with device_errors(f"{self.name}: kernel {kernel.function_name} failed"):
             kernel.set_args(*args)
-            cl.enqueue_nd_range_kernel(self.queue, kernel, global_size, local_size)
+        self.launch([(kernel, global_size, local_size)])
 
     def prepared(self, dtype: np.dtype, name: str, global_size, local_size, *args):
         """A launch whose arguments are set once, on a kernel object of its own:

@@ -130,15 +130,20 @@ def _preferred_order(infos: list) -> list:
     return sorted(infos, key=lambda info: (rank.get(info.kind, 2), info.index))
 
 
+def _require_device(infos: list, index: int | None) -> None:
+    """ParameterError when ``cl:index`` names no device of ``infos``."""
+    if index is not None and index >= len(infos):
+        listed = ", ".join(f"cl:{info.index} ({info.name})" for info in infos)
+        raise ParameterError(f"no OpenCL device cl:{index}; this machine has {listed}")
+
+
 def opencl_chain(index: int | None) -> list[Backend]:
     """The fallback chain for ``cl`` (index None) or ``cl:index``, numpy last."""
     infos = opencl_devices()
     if not infos:
         warn_once(f"OpenCL unavailable ({_DEVICES_ERROR}); computing with numpy")
         return [_numpy()]
-    if index is not None and index >= len(infos):
-        listed = ", ".join(f"cl:{info.index} ({info.name})" for info in infos)
-        raise ParameterError(f"no OpenCL device cl:{index}; this machine has {listed}")
+    _require_device(infos, index)
     ordered = _preferred_order(infos)
     if index is not None:
         ordered = [infos[index]] + [info for info in ordered if info.index != index]
@@ -433,11 +438,8 @@ class CandidateChoice:
         self.engine = None
         self.decided = self.kind == "numpy"
         self.measurements: dict[str, float] = {}
-        if self.kind == "cl" and self.index is not None:
-            infos = opencl_devices()
-            if infos and self.index >= len(infos):
-                listed = ", ".join(f"cl:{info.index} ({info.name})" for info in infos)
-                raise ParameterError(f"no OpenCL device cl:{self.index}; this machine has {listed}")
+        if self.kind == "cl" and self.index is not None and opencl_devices():
+            _require_device(opencl_devices(), self.index)  # at once, not at the first pool
 
     @property
     def name(self) -> str:

@@ -28,32 +28,28 @@ def _render_fallbacks(value: str | None) -> str | None:
     return value
 
 
-Device = Annotated[
-    str | None,
-    typer.Option(
-        "--device",
-        "-d",
-        envvar="FANNCTL_DEVICE",
-        callback=_render_fallbacks,
-        help="Compute device: auto (default: numpy unless a measured OpenCL device is "
-        "faster), numpy, cl (OpenCL: a GPU if there is one, else the CPU device) or cl:N "
-        "(numbered as `fannctl health` lists them). A failing device falls back to the "
-        "next, down to numpy, with one warning.",
-    ),
-]
-CascadeDevice = Annotated[
-    str | None,
-    typer.Option(
-        "--device",
-        "-d",
-        envvar="FANNCTL_DEVICE",
-        callback=_render_fallbacks,
-        help="Where the candidate epochs' elementwise work runs: auto (default: an OpenCL "
-        "device's kernel when trial epochs on the first pool show it faster than numpy), "
-        "numpy, cl (the fastest device that agrees with numpy) or cl:N. Runs repeat exactly "
-        "on numpy or on one device.",
-    ),
-]
+def _device_option(help: str):
+    """``--device``/``-d`` (or FANNCTL_DEVICE), its fallback warnings rendered."""
+    return Annotated[
+        str | None,
+        typer.Option(
+            "--device", "-d", envvar="FANNCTL_DEVICE", callback=_render_fallbacks, help=help
+        ),
+    ]
+
+
+Device = _device_option(
+    "Compute device: auto (default: numpy unless a measured OpenCL device is "
+    "faster), numpy, cl (OpenCL: a GPU if there is one, else the CPU device) or cl:N "
+    "(numbered as `fannctl health` lists them). A failing device falls back to the "
+    "next, down to numpy, with one warning."
+)
+CascadeDevice = _device_option(
+    "Where the candidate epochs' elementwise work runs: auto (default: an OpenCL "
+    "device's kernel when trial epochs on the first pool show it faster than numpy), "
+    "numpy, cl (the fastest device that agrees with numpy) or cl:N. Runs repeat exactly "
+    "on numpy or on one device."
+)
 Output = Annotated[
     str | None,
     typer.Option(
