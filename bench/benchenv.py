@@ -71,14 +71,14 @@ def environment() -> dict:
 def opencl_summary() -> str:
     """The OpenCL devices as fannctl numbers them (PoCL's choice made by set_threads)."""
     try:
-        from fannctl.backends import select
+        from fannctl import devices
 
-        devices = select.opencl_devices()
+        found = devices.opencl_devices()
     except Exception as exc:  # a benchmark header must not fail on a broken driver
         return f"unavailable ({exc})"
-    if not devices:
-        return f"none ({select.why_no_opencl()})"
-    return "; ".join(f"cl:{d.index} {d.name} ({d.platform})" for d in devices)
+    if not found:
+        return f"none ({devices.why_no_opencl()})"
+    return "; ".join(f"cl:{d.index} {d.name} ({d.platform})" for d in found)
 
 
 def describe() -> str:

@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import benchenv  # noqa: E402
 
-from fannctl import io, network  # noqa: E402
-from fannctl.backends import opencl_run, select  # noqa: E402
+from fannctl import devices, io, network  # noqa: E402
 from fannctl.backends.numpy_backend import NumpyBackend  # noqa: E402
+from fannctl.backends.opencl import run as opencl_run  # noqa: E402
 from fannctl.data import TrainingData  # noqa: E402
 from fannctl.train import train_epoch  # noqa: E402
 
@@ -137,12 +137,12 @@ def main() -> None:
     limits = benchenv.set_threads(args.threads)  # noqa: F841 (kept alive for the run)
     if not args.json:
         print(benchenv.describe(), flush=True)
-    kind, index = select.parse(args.device)
+    kind, index = devices.parse(args.device)
     if kind != "cl":
         raise SystemExit("--device takes cl or cl:N")
-    backend = select.opencl_chain(index)[0]
+    backend = devices.opencl_chain(index)[0]
     if backend.name == "numpy":
-        raise SystemExit(f"no OpenCL device: {select.why_no_opencl()}")
+        raise SystemExit(f"no OpenCL device: {devices.why_no_opencl()}")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)

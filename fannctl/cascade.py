@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fannctl import activations
-from fannctl.backends import select
+from fannctl import activations, devices
 from fannctl.backends.numpy_backend import NumpyBackend, error_function, output_errors
 from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import DeviceError, ParameterError
@@ -388,7 +387,7 @@ def train_candidates(
     outputs: _Outputs,
     pool: Candidates,
     random_source,
-    choice: select.CandidateChoice | None = None,
+    choice: devices.CandidateChoice | None = None,
 ) -> tuple[int, int]:
     """FANN's ``fann_train_candidates``: epochs until the best score stagnates.
 
@@ -487,10 +486,10 @@ def cascade_train(
     row), by default a generator seeded with ``seed``. ``device`` (as
     ``--device``; None reads ``FANNCTL_DEVICE``, then ``auto``, as the CLI
     does) says where the candidate epochs' elementwise work runs
-    (``select.CandidateChoice``); the library's default, numpy, repeats
+    (``devices.CandidateChoice``); the library's default, numpy, repeats
     exactly.
     """
-    choice = select.CandidateChoice(device)
+    choice = devices.CandidateChoice(device)
     check_fits(net, data)
     check_cascadable(net)
     data = scale_data(net, data.astype(net.dtype))

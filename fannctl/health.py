@@ -75,9 +75,9 @@ def numpy_self_test() -> str:
 
 def device_self_test(index: int) -> dict:
     """Build the kernels on OpenCL device ``index`` and run its self-test per dtype."""
-    from fannctl.backends import select
+    from fannctl import devices
 
-    backend = select.opencl_backend(index)
+    backend = devices.opencl_backend(index)
     entry = backend.info.describe()
     results = {}
     for dtype in ("float32", "float64"):
@@ -92,7 +92,7 @@ def device_self_test(index: int) -> dict:
 
 def check_kernels() -> dict:
     """Find ``kernels/`` and say which files are there."""
-    from fannctl.backends import kernels
+    from fannctl.backends.opencl import kernels
 
     try:
         folder = kernels.kernel_dir()
@@ -139,13 +139,13 @@ def check_network_file(path: str) -> dict:
 
 def check(network_files: list[str] | tuple[str, ...] = ()) -> dict:
     """Run every health check; return the report (see the module docstring)."""
-    from fannctl.backends import select
+    from fannctl import devices
 
     started = time.perf_counter()
     report: dict = {"versions": versions()}
     problems: list[str] = []
     ok, detail, seconds = _timed(numpy_self_test)
-    devices = [
+    entries = [
         {
             "device": "numpy",
             "name": "numpy reference",
@@ -161,8 +161,8 @@ def check(network_files: list[str] | tuple[str, ...] = ()) -> dict:
     report["kernels"] = check_kernels()
     if not report["kernels"]["ok"]:
         problems.append(f"kernels: {report['kernels']['detail']}")
-    infos = select.opencl_devices()
-    report["opencl"] = {"available": bool(infos), "detail": select.why_no_opencl() or "ok"}
+    infos = devices.opencl_devices()
+    report["opencl"] = {"available": bool(infos), "detail": devices.why_no_opencl() or "ok"}
     if not infos:
         problems.append(f"OpenCL: {report['opencl']['detail']}")
     for info in infos:
@@ -178,11 +178,11 @@ def check(network_files: list[str] | tuple[str, ...] = ()) -> dict:
                 if v not in ("pass", "unsupported")
             ]
             problems.append(f"cl:{info.index} self-test failed ({'; '.join(failures)})")
-        devices.append(entry)
+        entries.append(entry)
     report["kernels"]["built_on"] = [
-        entry["device"] for entry in devices[1:] if entry["self_test"].get("float32") == "pass"
+        entry["device"] for entry in entries[1:] if entry["self_test"].get("float32") == "pass"
     ]
-    report["devices"] = devices
+    report["devices"] = entries
     report["networks"] = [check_network_file(path) for path in network_files]
     for entry in report["networks"]:
         if not entry["ok"]:

@@ -20,9 +20,9 @@ Dtype = Annotated[
 
 def _render_fallbacks(value: str | None) -> str | None:
     """Device fallbacks become one 'fannctl: warning:' line on stderr (not a Python warning)."""
-    from fannctl.backends import select
+    from fannctl import devices
 
-    select.fallback_handler = lambda message: print(
+    devices.fallback_handler = lambda message: print(
         f"fannctl: warning: {message}", file=sys.stderr, flush=True
     )
     return value

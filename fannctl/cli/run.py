@@ -34,7 +34,7 @@ def run(
     """
     with render.user_errors():
         from fannctl import io, runner
-        from fannctl.backends.select import resolve
+        from fannctl.devices import resolve
         from fannctl.data import TrainingData
         from fannctl.errors import ParameterError
 

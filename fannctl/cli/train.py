@@ -94,7 +94,7 @@ def train(
         from fannctl import data as data_mod
         from fannctl import io, provenance
         from fannctl import train as train_mod
-        from fannctl.backends.select import resolve
+        from fannctl.devices import resolve
         from fannctl.params import ALGORITHMS
 
         io.check_network_target(output or net_path)

@@ -13,7 +13,7 @@ import warnings
 
 import pytest
 
-from fannctl.backends import select
+from fannctl import devices
 from fannctl.errors import DeviceError
 
 
@@ -22,7 +22,7 @@ def running_in_ci() -> bool:
 
 
 def _devices() -> tuple[list, str | None]:
-    from fannctl.backends.opencl_backend import list_devices
+    from fannctl.backends.opencl.backend import list_devices
 
     try:
         found = list_devices()
@@ -65,7 +65,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def cl_backend(cl_index):
     """The OpenCL backend of one device (opened once per process)."""
     require_opencl()
-    return select.opencl_backend(cl_index)
+    return devices.opencl_backend(cl_index)
 
 
 @pytest.fixture(autouse=True)
@@ -73,12 +73,12 @@ def _fresh_selection(monkeypatch):
     """Each test starts with no remembered failures or warnings, and no stray env."""
     monkeypatch.delenv("FANNCTL_DEVICE", raising=False)
     monkeypatch.delenv("FANNCTL_KERNEL_DIR", raising=False)
-    select._WARNED.clear()
-    select._FAILED.clear()
-    select._CANDIDATE_FAILED.clear()
-    select._AUTO_CHOICES.clear()
+    devices._WARNED.clear()
+    devices._FAILED.clear()
+    devices._CANDIDATE_FAILED.clear()
+    devices._AUTO_CHOICES.clear()
     with warnings.catch_warnings():
         yield
-    select._WARNED.clear()
-    select._FAILED.clear()
-    select._CANDIDATE_FAILED.clear()
+    devices._WARNED.clear()
+    devices._FAILED.clear()
+    devices._CANDIDATE_FAILED.clear()

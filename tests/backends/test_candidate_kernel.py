@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 from core.test_cascade_epoch import fann_loop, residual
 
-from fannctl import activations, cascade, network
-from fannctl.backends import select
-from fannctl.backends.opencl_cascade import SUPPORTED, CandidateKernel
+from fannctl import activations, cascade, devices, network
+from fannctl.backends.opencl.cascade import SUPPORTED, CandidateKernel
 from fannctl.data import TrainingData
 from fannctl.errors import DeviceError, ParameterError
 
@@ -155,8 +154,8 @@ def test_auto_keeps_small_pools_on_numpy_without_opencl() -> None:
         "import sys\n"
         "import numpy as np\n"
         "from fannctl import cascade, network\n"
-        "from fannctl.backends import select\n"
-        "select.CANDIDATE_MIN_EPOCH_SECONDS = 1e9\n"
+        "from fannctl import devices\n"
+        "devices.CANDIDATE_MIN_EPOCH_SECONDS = 1e9\n"
         "from fannctl.data import TrainingData\n"
         "rng = np.random.default_rng(0)\n"
         "x = rng.uniform(-1, 1, (120, 2))\n"
@@ -186,7 +185,7 @@ def test_an_unsupported_pool_stays_on_numpy_and_says_why(cl_index) -> None:
 def test_a_device_number_that_does_not_exist_is_refused_at_once() -> None:
     require_opencl()
     with pytest.raises(ParameterError, match="no OpenCL device cl:99"):
-        select.CandidateChoice("cl:99")
+        devices.CandidateChoice("cl:99")
 
 
 def equal_runs(a, b) -> None:
@@ -210,7 +209,7 @@ def test_a_broken_or_wrong_kernel_falls_back_to_numpy(kernel_copy, fault: str) -
     old, new = BREAKS[fault]
     assert old in source
     path.write_text(source.replace(old, new))
-    select.reset()
+    devices.reset()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         broken = grow("cl")
@@ -218,7 +217,7 @@ def test_a_broken_or_wrong_kernel_falls_back_to_numpy(kernel_copy, fault: str) -
     one_per_device(messages, "failed", "build" if fault == "build" else "differs from numpy")
     assert broken[0].device == "numpy"
     equal_runs(broken, grow("numpy"))  # trial epochs leave the run untouched
-    select.reset()
+    devices.reset()
 
 
 def test_a_device_lost_mid_run_continues_on_numpy(cl_index, monkeypatch) -> None:
@@ -246,10 +245,10 @@ def test_a_device_lost_mid_run_continues_on_numpy(cl_index, monkeypatch) -> None
 
 def test_the_self_test_comparison_refuses_what_does_not_match() -> None:
     scores, slopes = np.array([1.0, 2.0, np.nan]), np.ones((3, 4))
-    assert select._agree((scores, slopes), (scores.copy(), slopes.copy()))  # NaN == NaN
-    assert select._agree((scores * (1 + 1e-5), slopes), (scores, slopes))  # float32 rounding
-    assert not select._agree((scores[:1], slopes), (scores, slopes))  # would broadcast
-    assert not select._agree((scores, slopes[:, :1]), (scores, slopes))
-    assert not select._agree((scores, None), (scores, None))
-    assert not select._agree((scores, slopes[:2]), (scores, slopes))  # would raise
-    assert not select._agree((scores, slopes * 1.01), (scores, slopes))
+    assert devices._agree((scores, slopes), (scores.copy(), slopes.copy()))  # NaN == NaN
+    assert devices._agree((scores * (1 + 1e-5), slopes), (scores, slopes))  # float32 rounding
+    assert not devices._agree((scores[:1], slopes), (scores, slopes))  # would broadcast
+    assert not devices._agree((scores, slopes[:, :1]), (scores, slopes))
+    assert not devices._agree((scores, None), (scores, None))
+    assert not devices._agree((scores, slopes[:2]), (scores, slopes))  # would raise
+    assert not devices._agree((scores, slopes * 1.01), (scores, slopes))

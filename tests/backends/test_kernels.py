@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fannctl.backends import kernels, select
+from fannctl import devices
+from fannctl.backends.opencl import kernels
 from fannctl.errors import DeviceError
 
 from .conftest import require_opencl
@@ -26,10 +27,10 @@ def test_kernel_dir_is_the_top_level_folder_in_a_checkout():
 def test_kernel_dir_inside_an_installed_package(tmp_path, monkeypatch):
     """A wheel carries them as fannctl/kernels/, next to the modules; that copy wins."""
     package = tmp_path / "fannctl"
-    (package / "backends").mkdir(parents=True)
+    (package / "backends" / "opencl").mkdir(parents=True)
     (package / "kernels").mkdir()
     (package / "kernels" / "common.cl").write_text("/* */")
-    monkeypatch.setattr(kernels, "__file__", str(package / "backends" / "kernels.py"))
+    monkeypatch.setattr(kernels, "__file__", str(package / "backends" / "opencl" / "kernels.py"))
     assert kernels.kernel_dir() == package / "kernels"
 
 
@@ -64,47 +65,47 @@ def test_binaries_are_cached_on_disk_and_reused(tmp_path, monkeypatch):
     require_opencl()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("FANNCTL_NO_CACHE", raising=False)
-    select.reset()
+    devices.reset()
     try:
-        backend = select.opencl_backend(0)
+        backend = devices.opencl_backend(0)
         first = backend.program(np.float32)
         stored = list((tmp_path / "fannctl").glob("*.bin"))
         assert len(stored) == 1 and stored[0].stat().st_size > 0
         assert not first.from_cache
-        select.reset()
-        again = select.opencl_backend(0).program(np.float32)
+        devices.reset()
+        again = devices.opencl_backend(0).program(np.float32)
         assert again.from_cache
         # built once per (context, source, options): the same object comes back
-        assert select.opencl_backend(0).program(np.float32) is again
+        assert devices.opencl_backend(0).program(np.float32) is again
     finally:
-        select.reset()
+        devices.reset()
 
 
 def test_no_cache_switch_writes_nothing(tmp_path, monkeypatch):
     require_opencl()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setenv("FANNCTL_NO_CACHE", "1")
-    select.reset()
+    devices.reset()
     try:
-        program = select.opencl_backend(0).program(np.float32)
+        program = devices.opencl_backend(0).program(np.float32)
         assert not program.from_cache
         assert not (tmp_path / "fannctl").exists()
     finally:
-        select.reset()
+        devices.reset()
 
 
 def test_stale_cache_file_is_rebuilt(tmp_path, monkeypatch):
     """A corrupt binary in the cache is ignored, not fatal."""
     require_opencl()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    select.reset()
+    devices.reset()
     try:
-        select.opencl_backend(0).program(np.float32)
+        devices.opencl_backend(0).program(np.float32)
         (stored,) = (tmp_path / "fannctl").glob("*.bin")
         stored.write_bytes(b"garbage")
-        select.reset()
-        program = select.opencl_backend(0).program(np.float32)
+        devices.reset()
+        program = devices.opencl_backend(0).program(np.float32)
         assert not program.from_cache
         assert program.kernel("train_epochs").function_name == "train_epochs"
     finally:
-        select.reset()
+        devices.reset()

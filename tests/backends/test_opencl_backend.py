@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from fannctl import activations, network
-from fannctl.backends import opencl_run
 from fannctl.backends.numpy_backend import NumpyBackend
+from fannctl.backends.opencl import run as opencl_run
 from fannctl.data import TrainingData
 from fannctl.params import algorithm_id
 from fannctl.train import TrainConfig, train, train_epoch
@@ -283,7 +283,7 @@ def test_many_networks_in_one_launch(cl_backend, monkeypatch, path):
 
 def test_large_forward_is_split_into_blocks(cl_backend, monkeypatch):
     """Inputs beyond one launch's block still give every row (no row dropped or repeated)."""
-    from fannctl.backends import opencl_backend
+    from fannctl.backends.opencl import backend as opencl_backend
 
     monkeypatch.setattr(opencl_backend, "PATTERN_BLOCK", 64)
     net = make_net("layer", "float32")

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fannctl.backends import kernels, select
+from fannctl import devices
 from fannctl.backends.numpy_backend import NumpyBackend
+from fannctl.backends.opencl import kernels
 from fannctl.data import TrainingData
 from fannctl.errors import DeviceError, ParameterError
 from fannctl.params import algorithm_id
@@ -35,9 +36,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def fresh_devices():
     """Devices reopened (and programs rebuilt) for this test, and again after it."""
     require_opencl()
-    select.reset()
+    devices.reset()
     yield
-    select.reset()
+    devices.reset()
 
 
 @pytest.fixture
@@ -55,13 +56,13 @@ def numpy_run(net, data, config):
 
 
 def fallback_messages(caught) -> list[str]:
-    return [str(w.message) for w in caught if issubclass(w.category, select.DeviceFallbackWarning)]
+    return [str(w.message) for w in caught if issubclass(w.category, devices.DeviceFallbackWarning)]
 
 
 def one_per_device(messages: list[str], *needles: str) -> None:
     """A fault that hits every device (a kernel file, the enqueue call): one
     warning per device, each saying why, the last handing the work to numpy."""
-    assert len(messages) == len(select.opencl_devices())
+    assert len(messages) == len(devices.opencl_devices())
     assert all(needle.upper() in m.upper() for m in messages for needle in needles)
     assert "numpy" in messages[-1]
 
@@ -80,34 +81,34 @@ def one_per_device(messages: list[str], *needles: str) -> None:
     ],
 )
 def test_parse_device_names(name, expected):
-    assert select.parse(name) == expected
+    assert devices.parse(name) == expected
 
 
 @pytest.mark.parametrize("name", ["gpu", "cl:", "cl:-1", "cl:x", "opencl", "numpy:0"])
 def test_unknown_device_names_are_usage_errors(name):
     """A typo is exit 2 with the valid names, not a silent numpy run."""
     with pytest.raises(ParameterError, match="valid: auto, numpy, cl, cl:N"):
-        select.resolve(name)
+        devices.resolve(name)
 
 
 def test_environment_variable_picks_the_device(monkeypatch):
     monkeypatch.setenv("FANNCTL_DEVICE", "numpy")
-    assert select.resolve().name == "numpy"
-    assert select.resolve(None).name == "numpy"
+    assert devices.resolve().name == "numpy"
+    assert devices.resolve(None).name == "numpy"
 
 
 def test_invalid_device_index_names_the_devices_present():
     """cl:N past the last device is a usage error that lists what exists."""
     require_opencl()
-    count = len(select.opencl_devices())
+    count = len(devices.opencl_devices())
     with pytest.raises(ParameterError, match=r"no OpenCL device cl:\d+; this machine has cl:0"):
-        select.resolve(f"cl:{count}")
+        devices.resolve(f"cl:{count}")
 
 
 def test_cl_picks_a_gpu_first_then_cpu():
     require_opencl()
-    backend = select.resolve("cl")
-    infos = select.opencl_devices()
+    backend = devices.resolve("cl")
+    infos = devices.opencl_devices()
     gpus = [info for info in infos if info.kind == "gpu"]
     expected = gpus[0] if gpus else infos[0]
     assert backend.name == f"cl:{expected.index}"
@@ -120,8 +121,8 @@ def test_cl_picks_a_gpu_first_then_cpu():
 def test_auto_keeps_short_runs_on_numpy(monkeypatch):
     """A run numpy is predicted to finish within the threshold never opens a
     device (the threshold raised: the prediction is a timing)."""
-    monkeypatch.setattr(select, "AUTO_MIN_SECONDS", 1e9)
-    backend = select.resolve("auto")
+    monkeypatch.setattr(devices, "AUTO_MIN_SECONDS", 1e9)
+    backend = devices.resolve("auto")
     net = make_net("layer", "float32")
     result = train(net, make_data(), TrainConfig(20, 0.0, 0), backend=backend)
     assert backend.name == "numpy"
@@ -131,7 +132,7 @@ def test_auto_keeps_short_runs_on_numpy(monkeypatch):
 def test_auto_measures_and_picks_the_faster_device():
     """A long XOR run: the fused kernel beats numpy's per-epoch Python, so auto picks it."""
     require_opencl()
-    backend = select.resolve("auto")
+    backend = devices.resolve("auto")
     net = make_net("layer", "float32", "sigmoid_symmetric", "sigmoid_symmetric", layers=(2, 3, 1))
     xor = TrainingData(
         np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], float),
@@ -199,7 +200,7 @@ def test_build_failure_falls_back_and_says_why(fresh_devices, kernel_copy):
     """A kernel that does not compile: DeviceError with the build log, then numpy, same result."""
     path = kernel_copy / "update.cl"
     path.write_text(path.read_text().replace("batch_step(int i", "batch_step(int i int j"))
-    backend = select.opencl_backend(0)
+    backend = devices.opencl_backend(0)
     with pytest.raises(DeviceError, match="build failed") as failure:
         backend.program(np.float32)
     # the log locates the fault: PoCL by file (update.cl), NVIDIA (which takes
@@ -207,14 +208,14 @@ def test_build_failure_falls_back_and_says_why(fresh_devices, kernel_copy):
     message = str(failure.value)
     assert "build log" in message and ("update.cl" in message or "batch_step" in message)
 
-    select.reset()
+    devices.reset()
     net, data = make_net("layer", "float32"), make_data()
     config = TrainConfig(max_epochs=12, desired_error=0.0, report_every=4)
-    chosen = select.resolve("cl")
+    chosen = devices.resolve("cl")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = train(net, data, config, backend=chosen)
-        train(net.copy(), data, config, backend=select.resolve("cl"))  # no second warning
+        train(net.copy(), data, config, backend=devices.resolve("cl"))  # no second warning
     want, alone = numpy_run(make_net("layer", "float32"), data, config)
     messages = fallback_messages(caught)
     one_per_device(messages, "build failed")
@@ -231,7 +232,7 @@ def test_wrong_result_fails_the_self_test(fresh_devices, kernel_copy):
     assert broken != text
     path.write_text(broken)
     net, data = make_net("layer", "float32", "sigmoid_symmetric"), make_data()
-    chosen = select.resolve("cl")
+    chosen = devices.resolve("cl")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         outputs = chosen.forward(net, data.inputs)
@@ -287,7 +288,7 @@ def test_device_failing_mid_run_finishes_on_numpy(fresh_devices, monkeypatch, ki
     data = make_data(dtype="float64")
     config = TrainConfig(max_epochs=30, desired_error=0.0, report_every=5)
     want, alone = numpy_run(net, data, config)
-    chosen = select.resolve("cl")
+    chosen = devices.resolve("cl")
     chosen.current.program(np.float64)  # built and self-tested before the fault
     failing = _FailingEnqueue(cl.enqueue_nd_range_kernel, _cl_error(kind), after=3)
     monkeypatch.setattr(cl, "enqueue_nd_range_kernel", failing)
@@ -312,7 +313,7 @@ def test_gradient_fault_repeats_the_call_on_numpy(fresh_devices, monkeypatch):
     import pyopencl as cl
 
     net, data = make_net("shortcut", "float64"), make_data(dtype="float64")
-    chosen = select.resolve("cl")
+    chosen = devices.resolve("cl")
     chosen.current.program(np.float64)
     monkeypatch.setattr(
         cl,
@@ -333,20 +334,20 @@ def test_fallback_handler_replaces_warnings(fresh_devices, kernel_copy, monkeypa
     """The CLI's hook receives the message; nothing goes through warnings then."""
     (kernel_copy / "fused.cl").write_text("this is not OpenCL C")
     seen: list[str] = []
-    monkeypatch.setattr(select, "fallback_handler", seen.append)
+    monkeypatch.setattr(devices, "fallback_handler", seen.append)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        select.resolve("cl").forward(make_net("layer", "float32"), make_data().inputs)
+        devices.resolve("cl").forward(make_net("layer", "float32"), make_data().inputs)
     one_per_device(seen, "build failed")
     assert fallback_messages(caught) == []
 
 
 def test_double_precision_missing_falls_back(fresh_devices, monkeypatch):
     """A device without fp64 hands float64 work to numpy (float32 stays on the device)."""
-    backend = select.opencl_backend(0)
+    backend = devices.opencl_backend(0)
     monkeypatch.setattr(backend, "supports", lambda dtype: np.dtype(dtype) == np.float32)
     monkeypatch.setattr(backend, "_programs", {})
-    chosen = select.FallbackBackend([backend, NumpyBackend()])
+    chosen = devices.FallbackBackend([backend, NumpyBackend()])
     net = make_net("layer", "float64")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -363,12 +364,12 @@ def test_auto_trains_many_networks_like_numpy_one_by_one(monkeypatch):
     trains it alone. (The threshold is raised so that the prediction, a
     timing, cannot decide otherwise: on a 16-core machine numpy's threads made
     these ten epochs slow enough to try the GPU.)"""
-    monkeypatch.setattr(select, "AUTO_MIN_SECONDS", 1e9)
+    monkeypatch.setattr(devices, "AUTO_MIN_SECONDS", 1e9)
     nets = [make_net("layer", "float64", seed=seed) for seed in range(3)]
     data = make_data(dtype="float64")
     config = TrainConfig(max_epochs=10, desired_error=0.0, report_every=0)
     expected = [numpy_run(net, data, config) for net in nets]
-    backend = select.resolve("auto")
+    backend = devices.resolve("auto")
     results = backend.train_many(nets, data, config)
     assert backend.name == "numpy"
     for net, result, (want, alone) in zip(nets, results, expected, strict=True):
@@ -381,12 +382,12 @@ def test_auto_short_run_never_imports_pyopencl():
     code = (
         "import sys, numpy as np\n"
         "from fannctl import network\n"
-        "from fannctl.backends import select\n"
+        "from fannctl import devices\n"
         "from fannctl.data import TrainingData\n"
         "from fannctl.train import TrainConfig, train\n"
         "net = network.create([2, 3, 1], rng=np.random.default_rng(1))\n"
         "data = TrainingData(np.zeros((4, 2)), np.zeros((4, 1)))\n"
-        "train(net, data, TrainConfig(50, 0.0, 0), backend=select.resolve('auto'))\n"
+        "train(net, data, TrainConfig(50, 0.0, 0), backend=devices.resolve('auto'))\n"
         "print('pyopencl' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

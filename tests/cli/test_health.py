@@ -14,8 +14,8 @@ import pytest
 from backends.conftest import require_opencl
 from typer.testing import CliRunner
 
-from fannctl import network
-from fannctl.backends import kernels, select
+from fannctl import devices, network
+from fannctl.backends.opencl import kernels
 from fannctl.cli.main import app
 from fannctl.io import save_network
 
@@ -24,15 +24,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def opencl_present() -> bool:
-    return bool(select.opencl_devices())
+    return bool(devices.opencl_devices())
 
 
 @pytest.fixture(autouse=True)
 def _fresh(monkeypatch):
     monkeypatch.delenv("FANNCTL_KERNEL_DIR", raising=False)
-    select.reset()
+    devices.reset()
     yield
-    select.reset()
+    devices.reset()
 
 
 @pytest.fixture

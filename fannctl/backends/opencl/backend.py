@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fannctl.backends import kernels
 from fannctl.backends.base import Gradient
-from fannctl.backends.opencl_layout import (
+from fannctl.backends.opencl import kernels
+from fannctl.backends.opencl.layout import (
     MODE_FORWARD,
     MODE_GRADIENT,
     MODE_OUTPUTS_ONLY,
@@ -174,7 +174,7 @@ class OpenCLBackend:
         program = kernels.build(self.context, self.info.device, source, options)
         self._programs[dtype.name] = program
         try:
-            from fannctl.backends.opencl_train import self_test
+            from fannctl.backends.opencl.train import self_test
 
             self_test(self, dtype)
         except DeviceError:
@@ -393,12 +393,12 @@ class OpenCLBackend:
     # -- whole runs ---------------------------------------------------------------
     def train_run(self, net, data, config, *, on_report=None, test_data=None):
         """A whole ``train`` run on this device, or None when this backend cannot do it."""
-        from fannctl.backends.opencl_train import train_run
+        from fannctl.backends.opencl.train import train_run
 
         return train_run(self, net, data, config, on_report=on_report, test_data=test_data)
 
     def train_many(self, nets, data, config):
         """Train N networks of one shape together (one launch computes all of them)."""
-        from fannctl.backends.opencl_train import train_many
+        from fannctl.backends.opencl.train import train_many
 
         return train_many(self, nets, data, config)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fannctl.backends.opencl_backend import LOCAL, OpenCLBackend
-from fannctl.backends.opencl_layout import (
+from fannctl.backends.opencl.backend import LOCAL, OpenCLBackend
+from fannctl.backends.opencl.layout import (
     IS_BIT_FAIL,
     IS_COUNT,
     IS_CURSOR,

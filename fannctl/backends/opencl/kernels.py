@@ -57,7 +57,7 @@ def kernel_dir() -> Path:
     override = os.environ.get("FANNCTL_KERNEL_DIR")
     if override:
         return Path(override)
-    package = Path(__file__).resolve().parent.parent
+    package = Path(__file__).resolve().parents[2]  # fannctl/
     for candidate in (package / "kernels", package.parent / "kernels"):
         if (candidate / "common.cl").is_file():
             return candidate

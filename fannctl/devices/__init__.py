@@ -67,7 +67,7 @@ def reset() -> None:
     _AUTO_CHOICES.clear()
     _DEVICES = None
     _DEVICES_ERROR = None
-    from fannctl.backends import kernels
+    from fannctl.backends.opencl import kernels
 
     kernels.forget()
 
@@ -91,7 +91,7 @@ def opencl_devices() -> list:
     """The OpenCL devices (``DeviceInfo``), listed once per process; [] when none."""
     global _DEVICES, _DEVICES_ERROR
     if _DEVICES is None:
-        from fannctl.backends.opencl_backend import list_devices
+        from fannctl.backends.opencl.backend import list_devices
 
         try:
             _DEVICES = list_devices()
@@ -112,7 +112,7 @@ def opencl_backend(index: int):
     """The backend of OpenCL device ``index`` (opened once per process)."""
     found = _OPENED.get(index)
     if found is None:
-        from fannctl.backends.opencl_backend import OpenCLBackend
+        from fannctl.backends.opencl.backend import OpenCLBackend
 
         found = _OPENED[index] = OpenCLBackend(opencl_devices()[index])
     return found
@@ -225,7 +225,7 @@ class FallbackBackend:
 
     def _advance(self, net, data, config):
         """A chunked ``advance`` on the current backend (device run, else per epoch)."""
-        from fannctl.backends import opencl_train
+        from fannctl.backends.opencl import train as opencl_train
 
         while True:
             backend = self.current
@@ -238,7 +238,7 @@ class FallbackBackend:
 
     def train_run(self, net, data, config, *, on_report=None, test_data=None):
         """A whole training run on the device; None when only numpy is left."""
-        from fannctl.backends import opencl_train
+        from fannctl.backends.opencl import train as opencl_train
 
         if not hasattr(self.current, "train_run"):
             return None
@@ -384,7 +384,7 @@ class AutoBackend:
         return time.perf_counter() - started
 
     def _time_device(self, backend, net, data, config, numpy_epoch: float) -> float:
-        from fannctl.backends.opencl_run import DeviceRun
+        from fannctl.backends.opencl.run import DeviceRun
 
         try:
             trial = net.copy()
@@ -452,7 +452,7 @@ class CandidateChoice:
         if self.decided:
             return self.engine
         self.decided = True
-        from fannctl.backends import opencl_cascade
+        from fannctl.backends.opencl import cascade as opencl_cascade
 
         if not opencl_cascade.supports(*pool):
             if self.kind == "cl":

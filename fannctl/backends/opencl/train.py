@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from fannctl.backends.opencl_backend import OpenCLBackend
-from fannctl.backends.opencl_layout import IS_EPOCHS, IS_STATUS, ST_REACHED
-from fannctl.backends.opencl_run import (
+from fannctl.backends.opencl.backend import OpenCLBackend
+from fannctl.backends.opencl.layout import IS_EPOCHS, IS_STATUS, ST_REACHED
+from fannctl.backends.opencl.run import (
     LAUNCH_SECONDS,
     LAYERED_CHUNK,
     QUICKPROP,

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from fannctl import activations
-from fannctl.backends import kernels
-from fannctl.backends.opencl_backend import OpenCLBackend, device_errors
+from fannctl.backends.opencl import kernels
+from fannctl.backends.opencl.backend import OpenCLBackend, device_errors
 from fannctl.errors import DeviceError
 
 MAX_OUTPUTS = 16
