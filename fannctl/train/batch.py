@@ -17,9 +17,19 @@ def update(
 ) -> None:
     """``w += slope * lr / P`` for every weight from ``start``; slopes reset to 0."""
     slopes = state.slopes
-    # FANN computes lr / P in C float arithmetic.
-    epsilon = weights.dtype.type(
-        np.float32(fann_float(params.learning_rate)) / np.float32(num_patterns)
-    )
+    epsilon = learning_step(params.learning_rate, num_patterns, weights.dtype)
     weights[start:] += slopes[start:] * epsilon
     slopes[start:] = 0
+
+
+def learning_step(learning_rate, num_patterns, dtype: np.dtype):
+    """FANN's ``lr / P`` in C float arithmetic, as a number (or array) of ``dtype``.
+
+    ``learning_rate`` and ``num_patterns`` may be arrays (one per network of a swarm).
+    """
+    if np.ndim(learning_rate) == 0 and np.ndim(num_patterns) == 0:
+        return np.dtype(dtype).type(
+            np.float32(fann_float(learning_rate)) / np.float32(num_patterns)
+        )
+    rate = np.asarray(learning_rate, dtype=np.float32)
+    return (rate / np.asarray(num_patterns, dtype=np.float32)).astype(dtype)

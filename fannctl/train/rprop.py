@@ -35,13 +35,35 @@ def update(
 
 def _fann(w: np.ndarray, state: TrainState, params: TrainingParams, start: int) -> None:
     dt = w.dtype.type
-    increase = dt(fann_float(params.rprop_increase_factor))
-    decrease = dt(fann_float(params.rprop_decrease_factor))
-    delta_max = dt(fann_float(params.rprop_delta_max))
-    delta_min = dt(fann_float(params.rprop_delta_min))
-    slope = state.slopes[start:]
-    prev_slope = state.prev_slopes[start:]
-    prev_steps = state.prev_steps[start:]
+    fann_step(
+        w,
+        state.slopes[start:],
+        state.prev_slopes[start:],
+        state.prev_steps[start:],
+        increase=dt(fann_float(params.rprop_increase_factor)),
+        decrease=dt(fann_float(params.rprop_decrease_factor)),
+        delta_max=dt(fann_float(params.rprop_delta_max)),
+        delta_min=dt(fann_float(params.rprop_delta_min)),
+    )
+
+
+def fann_step(
+    w: np.ndarray,
+    slope: np.ndarray,
+    prev_slope: np.ndarray,
+    prev_steps: np.ndarray,
+    *,
+    increase: np.ndarray | np.generic,
+    decrease: np.ndarray | np.generic,
+    delta_max: np.ndarray | np.generic,
+    delta_min: np.ndarray | np.generic,
+) -> None:
+    """FANN's RPROP step in place on ``w``, ``prev_slope`` and ``prev_steps``.
+
+    The factors are numbers in ``w``'s dtype, or arrays that broadcast against
+    ``w`` (a swarm's (agents, 1) columns: one value per network).
+    """
+    dt = w.dtype.type
     # Whole-array passes with np.where (no boolean fancy indexing, no masked
     # copyto: with random signs it runs at half np.where's speed): the same
     # float operations per weight as FANN's loop, a few times faster in numpy.
