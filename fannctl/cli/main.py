@@ -6,14 +6,15 @@ import sys
 
 import typer
 
-from fannctl.cli import cascade, convert, create, health, info, run, train
+from fannctl.cli import cascade, convert, create, data, health, info, run, train
 
 app = typer.Typer(
     name="fannctl",
     help="FANN-compatible neural networks from the shell: create, train and run "
     "networks stored in HDF5 or FANN .net files.\n\n"
-    "Example: fannctl create xor.h5 --layers 2,3,1 --seed 1 && "
-    "fannctl train xor.h5 datasets/xor.data",
+    "Example: fannctl create xor.h5 --layers 2,3,1 --hidden-activation sigmoid_symmetric "
+    "--output-activation sigmoid_symmetric --seed 1 && "
+    "fannctl train xor.h5 datasets/xor.data --algorithm rprop",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -21,7 +22,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (create, train, run, cascade, convert, info, health):
+for module in (create, train, run, cascade, convert, info, health, data):
     module.register(app)
 
 
