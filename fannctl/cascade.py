@@ -22,24 +22,25 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fannctl import activations, devices
-from fannctl.backends.numpy_backend import NumpyBackend, error_function, output_errors
 from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import DeviceError, ParameterError
+from fannctl.fann_error import error_function, output_errors
 from fannctl.network import SHORTCUT, Network, TrainState
-from fannctl.params import fann_float
+from fannctl.params import Algorithm, fann_float
 from fannctl.train import (
-    QUICKPROP,
-    RPROP,
-    SARPROP,
     EpochResult,
     clear_train_arrays,
+    default_backend,
     is_report_point,
     reached,
     sarprop,
     update_weights,
 )
 
-CASCADE_ALGORITHMS = {RPROP: "rprop", QUICKPROP: "quickprop", SARPROP: "sarprop"}
+CASCADE_ALGORITHMS = {
+    algorithm: algorithm.name.lower()
+    for algorithm in (Algorithm.RPROP, Algorithm.QUICKPROP, Algorithm.SARPROP)
+}
 
 
 @dataclass
@@ -117,7 +118,7 @@ class _Outputs:
 
     def __init__(self, net: Network, data: TrainingData) -> None:
         self.net = net
-        acts, _ = NumpyBackend().activate(net, data.inputs)
+        acts, _ = default_backend().activate(net, data.inputs)
         self.first_out = net.layer_first()[-1]
         self.sources = np.ascontiguousarray(acts[:, : self.first_out])
         self.sources_t = np.ascontiguousarray(self.sources.T)  # (K, P): 6x faster products
@@ -161,7 +162,7 @@ class _Outputs:
             mse=self.mse,
             random_source=random_source,
         )
-        if net.params.training_algorithm == SARPROP:
+        if net.params.training_algorithm == Algorithm.SARPROP:
             net.state.sarprop_epoch += 1
         return self.mse
 
@@ -232,7 +233,9 @@ class Candidates:
         bias = net.num_input
         weights[:, bias] = f32(-scale) + f32(2.0 * scale) * draws[:, bias]
         self.weights = weights.astype(net.dtype)
-        zero_step = fann_float(p.rprop_delta_zero) if p.training_algorithm == RPROP else 0.0
+        zero_step = (
+            fann_float(p.rprop_delta_zero) if p.training_algorithm == Algorithm.RPROP else 0.0
+        )
         size = self.weights.size
         self.state = TrainState(
             slopes=np.zeros(size, dtype=net.dtype),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 import numpy as np
 
@@ -19,9 +20,34 @@ def fann_float(value: float) -> float:
     return float(np.float32(value))
 
 
-ALGORITHMS = ("incremental", "batch", "rprop", "quickprop", "sarprop")
-ERROR_FUNCTIONS = ("linear", "tanh")
-STOP_FUNCTIONS = ("mse", "bit")
+class Algorithm(IntEnum):
+    """FANN's training algorithms, numbered as ``FANN_TRAIN_*`` (and in ``.net`` files)."""
+
+    INCREMENTAL = 0
+    BATCH = 1
+    RPROP = 2
+    QUICKPROP = 3
+    SARPROP = 4
+
+
+class ErrorFunction(IntEnum):
+    """FANN's training error functions (``FANN_ERRORFUNC_*``)."""
+
+    LINEAR = 0
+    TANH = 1
+
+
+class StopFunction(IntEnum):
+    """FANN's stop criteria (``FANN_STOPFUNC_*``): the MSE, or the bit-fail count."""
+
+    MSE = 0
+    BIT = 1
+
+
+# The names the CLI and the files use, indexed by number (derived from the enums).
+ALGORITHMS = tuple(member.name.lower() for member in Algorithm)
+ERROR_FUNCTIONS = tuple(member.name.lower() for member in ErrorFunction)
+STOP_FUNCTIONS = tuple(member.name.lower() for member in StopFunction)
 RPROP_VARIANTS = ("fann", "irprop-", "irprop+")
 
 
@@ -31,9 +57,10 @@ class TrainingParams:
 
     learning_rate: float = 0.7
     learning_momentum: float = 0.0
-    training_algorithm: int = 2  # 0 incremental, 1 batch, 2 rprop, 3 quickprop, 4 sarprop
-    train_error_function: int = 1  # 0 linear, 1 tanh
-    train_stop_function: int = 0  # 0 mse, 1 bit
+    # Stored as plain ints (FANN's numbers, as files hold them); compare with the enums.
+    training_algorithm: int = int(Algorithm.RPROP)
+    train_error_function: int = int(ErrorFunction.TANH)
+    train_stop_function: int = int(StopFunction.MSE)
     bit_fail_limit: float = 0.35
     quickprop_decay: float = -0.0001
     quickprop_mu: float = 1.75
@@ -65,6 +92,21 @@ class TrainingParams:
     cascade_activation_steepnesses: list[float] = field(
         default_factory=lambda: [0.25, 0.5, 0.75, 1.0]
     )
+
+    @property
+    def algorithm(self) -> Algorithm:
+        """The training algorithm as an enum member."""
+        return Algorithm(self.training_algorithm)
+
+    @property
+    def error_function(self) -> ErrorFunction:
+        """The training error function as an enum member."""
+        return ErrorFunction(self.train_error_function)
+
+    @property
+    def stop_function(self) -> StopFunction:
+        """The stop criterion as an enum member."""
+        return StopFunction(self.train_stop_function)
 
     @property
     def algorithm_name(self) -> str:
@@ -115,7 +157,7 @@ def stop_function_id(name: str | int) -> int:
 
 def _lookup(name: str | int, names: tuple[str, ...], what: str) -> int:
     if isinstance(name, int) and 0 <= name < len(names):
-        return name
+        return int(name)  # an enum member is stored as its plain number
     key = str(name).strip().lower().removeprefix("fann_train_")
     key = key.removeprefix("fann_errorfunc_").removeprefix("fann_stopfunc_")
     if key in names:

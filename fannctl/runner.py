@@ -7,15 +7,16 @@ import numpy as np
 from fannctl.backends.base import Backend
 from fannctl.data import TrainingData, check_fits, descale_outputs, scale_data, scale_inputs
 from fannctl.errors import ShapeError
+from fannctl.fann_error import mse, output_errors
 from fannctl.network import Network
 
 
 def _backend(backend: Backend | None) -> Backend:
     if backend is not None:
         return backend
-    from fannctl.backends.numpy_backend import NumpyBackend
+    from fannctl import devices
 
-    return NumpyBackend()
+    return devices.resolve("numpy")
 
 
 def run(net: Network, inputs: np.ndarray, *, backend: Backend | None = None) -> np.ndarray:
@@ -32,10 +33,8 @@ def run(net: Network, inputs: np.ndarray, *, backend: Backend | None = None) -> 
 
 def test(net: Network, data: TrainingData, *, backend: Backend | None = None) -> tuple[float, int]:
     """FANN's ``fann_test_data``: MSE and bit fail over a labelled set (scaled space)."""
-    from fannctl.backends.numpy_backend import output_errors
-
     check_fits(net, data)
     scaled = scale_data(net, data.astype(net.dtype))
     outputs = _backend(backend).forward(net, scaled.inputs)
     _, sse, count, bit_fail = output_errors(net, outputs, scaled.outputs)
-    return (sse / count if count else 0.0), bit_fail
+    return mse(sse, count), bit_fail

@@ -6,6 +6,7 @@ import numpy as np
 
 from fannctl import activations
 from fannctl.network import SHORTCUT, Network, layer_counts
+from fannctl.params import ERROR_FUNCTIONS, STOP_FUNCTIONS
 
 
 def describe(net: Network, path: str | None = None, file_format: str | None = None) -> dict:
@@ -36,8 +37,8 @@ def describe(net: Network, path: str | None = None, file_format: str | None = No
         layers.append(entry)
     params = net.params.to_dict()
     params["training_algorithm"] = net.params.algorithm_name
-    params["train_error_function"] = ("linear", "tanh")[net.params.train_error_function]
-    params["train_stop_function"] = ("mse", "bit")[net.params.train_stop_function]
+    params["train_error_function"] = ERROR_FUNCTIONS[net.params.train_error_function]
+    params["train_stop_function"] = STOP_FUNCTIONS[net.params.train_stop_function]
     params["cascade_activation_functions"] = [
         activations.activation_name(a) for a in net.params.cascade_activation_functions
     ]

@@ -32,55 +32,12 @@ import numpy as np
 
 from fannctl import activations
 from fannctl.backends.base import Gradient
+from fannctl.fann_error import error_counts, error_function, halve_symmetric
+from fannctl.fann_error import output_errors as output_errors  # moved; old import path kept
 from fannctl.network import SHORTCUT, LayerView, Network, layer_counts, layer_views
 
 _MAX_LAYOUTS = 8  # networks whose layout and work arrays are kept
 _MAX_BUFFER_SETS = 4  # work-array sets (pattern counts) kept per network
-_ALL = slice(None)
-_SYMMETRIC_TABLE = np.zeros(256, dtype=bool)  # activation id -> error halved
-_SYMMETRIC_TABLE[sorted(activations.SYMMETRIC)] = True
-
-
-def output_errors(
-    net: Network, outputs: np.ndarray, targets: np.ndarray
-) -> tuple[np.ndarray, float, int, int]:
-    """FANN's output error ``target - y`` (halved for symmetric outputs), SSE, count, bit fail."""
-    err = targets - outputs
-    _halve_symmetric(err, net.output_activation(), axis=1)
-    return (err, *_error_counts(err, net.params.bit_fail_limit))
-
-
-def _halve_symmetric(err: np.ndarray, ids: np.ndarray, axis: int) -> None:
-    """Halve the error of symmetric outputs; ``axis`` is the one that runs over outputs."""
-    halve = _SYMMETRIC_TABLE[ids]
-    if halve.all():
-        err /= 2.0
-    elif halve.any():
-        index = (_ALL, halve) if axis == 1 else (halve, _ALL)
-        err[index] /= 2.0
-
-
-def _error_counts(err: np.ndarray, bit_fail_limit: float) -> tuple[float, int, int]:
-    """Sum of squares (in float64), count and bit fail of an error array."""
-    flat = err.astype(np.float64).ravel(order="K")  # memory order: no copy of a transposed view
-    sse = float(np.dot(flat, flat))
-    bit_fail = int(np.count_nonzero(np.abs(err) >= bit_fail_limit))
-    return sse, err.size, bit_fail
-
-
-def error_function(err: np.ndarray, which: int) -> np.ndarray:
-    """FANN's training error function: 0 linear (e), 1 tanh: log((1.0+e)/(1.0-e)),
-    which FANN evaluates in double (1.0 is a double) before storing it as fann_type."""
-    if which == 0:
-        return err
-    wide = err.astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.add(1.0, wide)
-        out /= np.subtract(1.0, wide, out=wide)
-        np.log(out, out=out)
-    np.copyto(out, -17.0, where=err < -0.9999999)
-    np.copyto(out, 17.0, where=err > 0.9999999)
-    return out.astype(err.dtype, copy=False)
 
 
 @dataclass
@@ -330,8 +287,8 @@ class NumpyBackend:
         last = len(plans) - 1
         first = layout.output_first
         err = targets.T - hidden[plans[last].rows]
-        _halve_symmetric(err, net.activation[first : first + net.num_output], axis=0)
-        sse, count, bit_fail = _error_counts(err, net.params.bit_fail_limit)
+        halve_symmetric(err, net.activation[first : first + net.num_output], axis=0)
+        sse, count, bit_fail = error_counts(err, net.params.bit_fail_limit)
         factor = error_function(err, net.params.train_error_function)
         shortcut = net.network_type == SHORTCUT
         back = bufs.back

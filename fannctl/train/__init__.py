@@ -16,15 +16,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fannctl import activations
+from fannctl import activations, fann_error
 from fannctl.backends.base import Backend
 from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import ParameterError
 from fannctl.network import Network, TrainState
-from fannctl.params import RPROP_VARIANTS, TrainingParams, fann_float
+from fannctl.params import RPROP_VARIANTS, Algorithm, TrainingParams, fann_float
 from fannctl.train import batch, incremental, quickprop, rprop, sarprop
 
-INCREMENTAL, BATCH, RPROP, QUICKPROP, SARPROP = range(5)
+# The enum's members under their old names here (callers outside train/ import them).
+INCREMENTAL, BATCH, RPROP, QUICKPROP, SARPROP = Algorithm
 
 
 @dataclass
@@ -81,9 +82,10 @@ class TrainResult:
 
 
 def default_backend() -> Backend:
-    from fannctl.backends.numpy_backend import NumpyBackend
+    """The library's default backend (numpy), chosen where every backend is."""
+    from fannctl import devices
 
-    return NumpyBackend()
+    return devices.resolve("numpy")
 
 
 def check_trainable(net: Network) -> None:
@@ -121,7 +123,7 @@ def prepare_state(net: Network) -> None:
     algorithm = net.params.training_algorithm
     if state.slopes is None or state.slopes.size != size:
         state.slopes = np.zeros_like(net.weights)
-    if algorithm in (RPROP, QUICKPROP, SARPROP) and (
+    if algorithm in (Algorithm.RPROP, Algorithm.QUICKPROP, Algorithm.SARPROP) and (
         state.prev_slopes is None or state.prev_slopes.size != size
     ):
         clear_train_arrays(net)
@@ -133,7 +135,9 @@ def clear_train_arrays(net: Network) -> None:
     state.slopes = np.zeros_like(net.weights)
     state.prev_slopes = np.zeros_like(net.weights)
     zero = (
-        fann_float(net.params.rprop_delta_zero) if net.params.training_algorithm == RPROP else 0.0
+        fann_float(net.params.rprop_delta_zero)
+        if net.params.training_algorithm == Algorithm.RPROP
+        else 0.0
     )
     state.prev_steps = np.full_like(net.weights, zero)
     if net.params.rprop_variant != "fann":
@@ -151,7 +155,7 @@ def train_epoch(
     check_fits(net, data)
     backend = backend or default_backend()
     algorithm = net.params.training_algorithm
-    if algorithm == INCREMENTAL:
+    if algorithm == Algorithm.INCREMENTAL:
         sse, count, bit_fail = incremental.epoch(net, data, backend)
         return EpochResult(_mse(sse, count), bit_fail)
     prepare_state(net)
@@ -160,12 +164,12 @@ def train_epoch(
     grad = backend.gradient(net, inputs, targets, net.state.slopes)
     mse = _mse(grad.sse, grad.count)
     source = random_source
-    if algorithm == SARPROP and source is None:
+    if algorithm == Algorithm.SARPROP and source is None:
         source = _stored_generator(net)
     update_weights(
         net.weights, net.state, net.params, data.num_patterns, mse=mse, random_source=source
     )
-    if algorithm == SARPROP:
+    if algorithm == Algorithm.SARPROP:
         net.state.sarprop_epoch += 1
     return EpochResult(mse, grad.bit_fail)
 
@@ -182,13 +186,13 @@ def update_weights(
 ) -> None:
     """One step of the batch-family rule ``params`` names, on ``weights[start:]``."""
     algorithm = params.training_algorithm
-    if algorithm == BATCH:
+    if algorithm == Algorithm.BATCH:
         batch.update(weights, state, params, patterns, start)
-    elif algorithm == RPROP:
+    elif algorithm == Algorithm.RPROP:
         rprop.update(weights, state, params, patterns, start, error=mse)
-    elif algorithm == QUICKPROP:
+    elif algorithm == Algorithm.QUICKPROP:
         quickprop.update(weights, state, params, patterns, start)
-    elif algorithm == SARPROP:
+    elif algorithm == Algorithm.SARPROP:
         sarprop.update(
             weights, state, params, patterns, start, error=mse, random_source=random_source
         )
@@ -197,7 +201,7 @@ def update_weights(
 
 
 def _mse(sse: float, count: int) -> float:
-    return sse / count if count else 0.0
+    return fann_error.mse(sse, count)
 
 
 def _stored_generator(net: Network) -> sarprop.RandomSource:
@@ -227,9 +231,7 @@ def is_report_point(step: int, every: int, last: int, done: bool) -> bool:
 
 def reached(net: Network, result: EpochResult, desired_error: float) -> bool:
     """FANN's stop test: MSE (or bit fail, with the bit stop function) at or below target."""
-    if net.params.train_stop_function == 1:
-        return result.bit_fail <= int(desired_error)
-    return result.mse <= desired_error
+    return fann_error.reached(net, result.mse, result.bit_fail, desired_error)
 
 
 def train(

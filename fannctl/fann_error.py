@@ -1,0 +1,86 @@
+"""FANN's error arithmetic: output errors, the training error function, MSE and bit fail.
+
+Every backend and the core (``cascade``, ``runner``, ``train``) compute the
+same quantities the same way, so they live here, below all of them:
+
+- the output error ``target - y``, halved for outputs with a symmetric
+  activation (FANN's ``fann_compute_MSE``);
+- the sum of squared errors (accumulated in float64), the count of values
+  and the bit fail (errors at or above ``bit_fail_limit``);
+- the training error function FANN applies before backpropagation
+  (``FANN_ERRORFUNC_LINEAR`` or ``FANN_ERRORFUNC_TANH``);
+- FANN's stop test on an epoch's MSE or bit fail.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fannctl import activations
+from fannctl.network import Network
+from fannctl.params import ErrorFunction, StopFunction
+
+_ALL = slice(None)
+_SYMMETRIC_TABLE = np.zeros(256, dtype=bool)  # activation id -> error halved
+_SYMMETRIC_TABLE[sorted(activations.SYMMETRIC)] = True
+
+
+def output_errors(
+    net: Network, outputs: np.ndarray, targets: np.ndarray
+) -> tuple[np.ndarray, float, int, int]:
+    """FANN's output error ``target - y`` (halved for symmetric outputs), SSE, count, bit fail.
+
+    ``outputs`` and ``targets`` are (patterns, outputs).
+    """
+    err = targets - outputs
+    halve_symmetric(err, net.output_activation(), axis=1)
+    return (err, *error_counts(err, net.params.bit_fail_limit))
+
+
+def halve_symmetric(err: np.ndarray, ids: np.ndarray, axis: int) -> None:
+    """Halve, in place, the error of symmetric outputs; ``axis`` runs over the outputs."""
+    halve = _SYMMETRIC_TABLE[ids]
+    if halve.all():
+        err /= 2.0
+    elif halve.any():
+        index = (_ALL, halve) if axis == 1 else (halve, _ALL)
+        err[index] /= 2.0
+
+
+def error_counts(err: np.ndarray, bit_fail_limit: float) -> tuple[float, int, int]:
+    """Sum of squares (in float64), count and bit fail of an error array."""
+    flat = err.astype(np.float64).ravel(order="K")  # memory order: no copy of a transposed view
+    sse = float(np.dot(flat, flat))
+    bit_fail = int(np.count_nonzero(np.abs(err) >= bit_fail_limit))
+    return sse, err.size, bit_fail
+
+
+def error_function(err: np.ndarray, which: int) -> np.ndarray:
+    """FANN's training error function applied to the output error.
+
+    ``ErrorFunction.LINEAR``: ``e`` itself. ``ErrorFunction.TANH``:
+    ``log((1.0 + e) / (1.0 - e))``, which FANN evaluates in double (1.0 is a
+    double) before storing it as fann_type, clipped to ±17 near ±1.
+    """
+    if which == ErrorFunction.LINEAR:
+        return err
+    wide = err.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.add(1.0, wide)
+        out /= np.subtract(1.0, wide, out=wide)
+        np.log(out, out=out)
+    np.copyto(out, -17.0, where=err < -0.9999999)
+    np.copyto(out, 17.0, where=err > 0.9999999)
+    return out.astype(err.dtype, copy=False)
+
+
+def mse(sse: float, count: int) -> float:
+    """FANN's mean square error: the SSE over the number of output values (0 for none)."""
+    return sse / count if count else 0.0
+
+
+def reached(net: Network, mse_value: float, bit_fail: int, desired_error: float) -> bool:
+    """FANN's stop test: MSE (or bit fail, with the bit stop function) at or below target."""
+    if net.params.train_stop_function == StopFunction.BIT:
+        return bit_fail <= int(desired_error)
+    return mse_value <= desired_error
