@@ -210,7 +210,8 @@ def scale(
     With ``network``: its stored parameters (the scaling ``train
     --scale-inputs/--scale-outputs`` saved), e.g. for a test set. Otherwise
     parameters computed from ``data`` itself (``fann_set_scaling_params``:
-    mean ± one deviation maps to MIN..MAX per column; constant columns unchanged).
+    mean ± one deviation maps to MIN..MAX per column; a constant column goes to
+    the middle of MIN..MAX).
     """
     name = data.source or "data"
     if network is not None:
