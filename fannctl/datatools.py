@@ -156,6 +156,42 @@ def split(
     return _take(data, np.flatnonzero(~is_test)), _take(data, np.flatnonzero(is_test))
 
 
+def fold_of_rows(
+    data: TrainingData, folds: int, seed: int | None = None, *, stratify: bool | None = None
+) -> np.ndarray:
+    """Each pattern's fold (0..folds-1) for K-fold cross-validation, at random.
+
+    Fold sizes differ by at most one; for class targets (unless ``stratify`` is
+    False) each class is dealt out in turn, so every fold holds each class's
+    share within one pattern.
+    """
+    name = data.source or "data"
+    size = data.num_patterns
+    if folds < 2 or folds > size:
+        raise ParameterError(f"{name}: cannot make {folds} folds of {size} patterns (2 to {size})")
+    classes = class_of_rows(np.asarray(data.outputs)) if data.num_output else None
+    if stratify and classes is None:
+        raise ParameterError(f"{name}: cannot stratify: the outputs are not class targets")
+    rng = _rng(seed)
+    order = rng.permutation(size)
+    if classes is not None and stratify is not False:
+        order = order[np.argsort(classes[order], kind="stable")]  # by class, random within
+    fold = np.empty(size, dtype=np.int64)
+    fold[order] = np.arange(size) % folds
+    return fold
+
+
+def kfold(
+    data: TrainingData, folds: int, seed: int | None = None, *, stratify: bool | None = None
+) -> list[tuple[TrainingData, TrainingData]]:
+    """K (train, test) pairs: each pattern is in exactly one test part."""
+    fold = fold_of_rows(data, folds, seed, stratify=stratify)
+    return [
+        (_take(data, np.flatnonzero(fold != k)), _take(data, np.flatnonzero(fold == k)))
+        for k in range(folds)
+    ]
+
+
 def subset(data: TrainingData, start: int, count: int) -> TrainingData:
     """``count`` patterns from ``start`` (0-based), as FANN's ``fann_subset_train_data``."""
     name = data.source or "data"
@@ -283,7 +319,9 @@ def load(
 __all__ = [
     "check_target",
     "class_of_rows",
+    "fold_of_rows",
     "info",
+    "kfold",
     "load",
     "merge",
     "save",

@@ -182,3 +182,28 @@ def test_check_target_refuses_a_missing_directory(tmp_path: Path) -> None:
         datatools.check_target(tmp_path / "nope" / "x.data")
     with pytest.raises(ParameterError, match="is a directory"):
         datatools.check_target(tmp_path)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kfold_covers_every_pattern_once_and_stratifies(seed: int) -> None:
+    """Each pattern is tested exactly once; every fold holds each class's share within one."""
+    data = _classes(97, [0.6, 0.3, 0.1], seed)
+    pairs = datatools.kfold(data, 5, seed=seed)
+    tests = datatools.merge([test for _, test in pairs])
+    np.testing.assert_array_equal(_rows(tests), _rows(data))
+    counts = data.outputs.sum(axis=0)
+    sizes = [test.num_patterns for _, test in pairs]
+    assert max(sizes) - min(sizes) <= 1
+    for train, test in pairs:
+        assert train.num_patterns + test.num_patterns == 97
+        assert np.all(np.abs(test.outputs.sum(axis=0) - counts / 5) < 1)
+
+
+def test_kfold_is_seeded_and_checks_k() -> None:
+    data = _regression(20)
+    first = datatools.fold_of_rows(data, 4, seed=1)
+    np.testing.assert_array_equal(first, datatools.fold_of_rows(data, 4, seed=1))
+    assert not np.array_equal(first, datatools.fold_of_rows(data, 4, seed=2))
+    for folds in (1, 21):
+        with pytest.raises(ParameterError, match="folds"):
+            datatools.kfold(data, folds, seed=0)
