@@ -19,6 +19,7 @@ ends of the output function's range.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,6 +95,21 @@ def targets_outside_range(net: Network, data: TrainingData) -> str | None:
             "or linear)"
         )
     return None
+
+
+class TargetRangeWarning(UserWarning):
+    """Desired outputs lie outside what the network's output functions can produce."""
+
+
+def warn_targets_outside_range(net: Network, data: TrainingData) -> str | None:
+    """Issue :func:`targets_outside_range`'s message (if any) through ``warnings``, once.
+
+    Training calls this before it starts; the CLI renders it as one stderr line.
+    """
+    message = targets_outside_range(net, data)
+    if message is not None:
+        warnings.warn(message, TargetRangeWarning, stacklevel=2)
+    return message
 
 
 def _range_text(low: float, high: float) -> str:
@@ -329,6 +345,7 @@ __all__ = [
     "ClassMetrics",
     "Evaluation",
     "RegressionMetrics",
+    "TargetRangeWarning",
     "choose_task",
     "class_labels",
     "class_levels",
@@ -338,4 +355,5 @@ __all__ = [
     "output_range",
     "regression",
     "targets_outside_range",
+    "warn_targets_outside_range",
 ]

@@ -189,3 +189,16 @@ def test_guard_rail_silent_when_reachable() -> None:
     net = build([2, 3, 1], seed=1)
     set_scaling_params(net, data, None, (0.0, 1.0))  # -1/1 mapped to 0..1 (mean ± one deviation)
     assert metrics.targets_outside_range(net, data) is None
+
+
+def test_guard_rail_warns_through_warnings() -> None:
+    """The library never prints: the message goes out as a TargetRangeWarning."""
+    data = io.load_data(XOR)
+    with pytest.warns(metrics.TargetRangeWarning, match="sigmoid_stepwise"):
+        assert metrics.warn_targets_outside_range(build([2, 3, 1], seed=1), data) is not None
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net = build([2, 3, 1], output_activation="sigmoid_symmetric")
+        assert metrics.warn_targets_outside_range(net, data) is None
