@@ -140,6 +140,64 @@ class TrainingParams:
         return cls(**{k: v for k, v in values.items() if k in names})
 
 
+@dataclass
+class ParamOverrides:
+    """Training parameters to change; each field left ``None`` keeps the network's own.
+
+    One field per ``TrainingParams`` field, of the same name. The algorithm,
+    error and stop functions take an enum member, FANN's number or a name
+    (``"rprop"``); candidate activation functions take ids or names.
+    """
+
+    learning_rate: float | None = None
+    learning_momentum: float | None = None
+    training_algorithm: Algorithm | int | str | None = None
+    train_error_function: ErrorFunction | int | str | None = None
+    train_stop_function: StopFunction | int | str | None = None
+    bit_fail_limit: float | None = None
+    quickprop_decay: float | None = None
+    quickprop_mu: float | None = None
+    rprop_increase_factor: float | None = None
+    rprop_decrease_factor: float | None = None
+    rprop_delta_min: float | None = None
+    rprop_delta_max: float | None = None
+    rprop_delta_zero: float | None = None
+    sarprop_weight_decay_shift: float | None = None
+    sarprop_step_error_threshold_factor: float | None = None
+    sarprop_step_error_shift: float | None = None
+    sarprop_temperature: float | None = None
+    rprop_variant: str | None = None
+    cascade_output_change_fraction: float | None = None
+    cascade_output_stagnation_epochs: int | None = None
+    cascade_candidate_change_fraction: float | None = None
+    cascade_candidate_stagnation_epochs: int | None = None
+    cascade_max_out_epochs: int | None = None
+    cascade_min_out_epochs: int | None = None
+    cascade_max_cand_epochs: int | None = None
+    cascade_min_cand_epochs: int | None = None
+    cascade_num_candidate_groups: int | None = None
+    cascade_candidate_limit: float | None = None
+    cascade_weight_multiplier: float | None = None
+    cascade_activation_functions: list[int | str] | None = None
+    cascade_activation_steepnesses: list[float] | None = None
+
+    def changes(self) -> dict[str, object]:
+        """The fields that are set, activation names turned into FANN's ids."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out = {key: value for key, value in out.items() if value is not None}
+        if "cascade_activation_functions" in out:
+            from fannctl.activations import activation_id
+
+            out["cascade_activation_functions"] = [
+                activation_id(name) for name in out["cascade_activation_functions"]
+            ]
+        return out
+
+    def apply(self, params: TrainingParams) -> TrainingParams:
+        """A copy of ``params`` with the set fields changed."""
+        return params.replace(**self.changes())
+
+
 def algorithm_id(name: str | int) -> int:
     """Return FANN's training-algorithm number for a name such as ``rprop``."""
     return _lookup(name, ALGORITHMS, "training algorithm")

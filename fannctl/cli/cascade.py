@@ -106,96 +106,89 @@ def cascade(
     --desired-error 0 --stop-function bit --bit-fail-limit 0.4
     """
     with render.user_errors():
-        from fannctl import activations, io, provenance, runner
-        from fannctl.cascade import CascadeConfig, cascade_train, check_cascadable
-        from fannctl.data import check_fits
+        from fannctl import jobs
 
-        io.check_network_target(output or net_path)
-        net = io.open_network(net_path, dtype)
-        functions = None
-        if activation_functions is not None:
-            functions = [activations.activation_id(n) for n in activation_functions.split(",")]
         steepnesses = None
         if activation_steepnesses is not None:
             steepnesses = options.parse_float_list(
                 activation_steepnesses, "--activation-steepnesses"
             )
-        net.params = net.params.replace(
-            training_algorithm=algorithm,
-            train_stop_function=stop_function,
-            train_error_function=error_function,
-            bit_fail_limit=bit_fail_limit,
-            learning_rate=learning_rate,
-            cascade_output_change_fraction=output_change_fraction,
-            cascade_output_stagnation_epochs=output_stagnation_epochs,
-            cascade_candidate_change_fraction=candidate_change_fraction,
-            cascade_candidate_stagnation_epochs=candidate_stagnation_epochs,
-            cascade_min_out_epochs=min_out_epochs,
-            cascade_max_out_epochs=max_out_epochs,
-            cascade_min_cand_epochs=min_cand_epochs,
-            cascade_max_cand_epochs=max_cand_epochs,
-            cascade_candidate_limit=candidate_limit,
-            cascade_weight_multiplier=weight_multiplier,
-            cascade_activation_functions=functions,
-            cascade_activation_steepnesses=steepnesses,
-            cascade_num_candidate_groups=num_candidate_groups,
+        request = jobs.CascadeRequest(
+            net_path,
+            data_path,
+            output=output,
+            overrides=jobs.ParamOverrides(
+                training_algorithm=algorithm,
+                train_stop_function=stop_function,
+                train_error_function=error_function,
+                bit_fail_limit=bit_fail_limit,
+                learning_rate=learning_rate,
+                cascade_output_change_fraction=output_change_fraction,
+                cascade_output_stagnation_epochs=output_stagnation_epochs,
+                cascade_candidate_change_fraction=candidate_change_fraction,
+                cascade_candidate_stagnation_epochs=candidate_stagnation_epochs,
+                cascade_min_out_epochs=min_out_epochs,
+                cascade_max_out_epochs=max_out_epochs,
+                cascade_min_cand_epochs=min_cand_epochs,
+                cascade_max_cand_epochs=max_cand_epochs,
+                cascade_candidate_limit=candidate_limit,
+                cascade_weight_multiplier=weight_multiplier,
+                cascade_activation_functions=(
+                    None if activation_functions is None else activation_functions.split(",")
+                ),
+                cascade_activation_steepnesses=steepnesses,
+                cascade_num_candidate_groups=num_candidate_groups,
+            ),
+            max_neurons=max_neurons,
+            desired_error=desired_error,
+            neurons_between_reports=neurons_between_reports,
+            fix_quirks=fix_quirks,
+            test_data=test,
+            seed=seed,
+            dtype=dtype,
+            device=device,
+            command=render.command_line(),
         )
-        check_cascadable(net)
-        data = io.load_data(data_path, num_outputs=net.num_output)
-        check_fits(net, data)
-        test_data = None
-        if test is not None:
-            test_data = io.load_data(test, num_outputs=net.num_output)
-            check_fits(net, test_data, "test data")
-        if not quiet and neurons_between_reports:
-            render.say(f"Max neurons {max_neurons:3d}. Desired error: {desired_error:.6f}", quiet)
+        reports = not quiet and neurons_between_reports
         progress = None
         if not quiet and render.is_tty():
             progress = render.EpochProgress(max_neurons, "growing")
         on_report = None
         if not quiet:
-            on_report = render.cascade_reporter(progress)
-        config = CascadeConfig(max_neurons, desired_error, neurons_between_reports, fix_quirks)
-        offset = provenance.total_epochs(net)
+            header = f"Max neurons {max_neurons:3d}. Desired error: {desired_error:.6f}"
+            on_report = _after_header(header, render.cascade_reporter(progress), progress)
         try:
-            result = cascade_train(net, data, config, seed=seed, on_report=on_report, device=device)
+            outcome = jobs.cascade_file(request, on_report=on_report)
         finally:
             if progress:
                 progress.close()
-        if not quiet and neurons_between_reports:
+        if reports:
             render.say(
-                f"Train outputs    Current error: {result.mse:.6f}. Epochs {result.epochs:6d}",
-                quiet,
+                f"Train outputs    Current error: {outcome.mse:.6f}. Epochs {outcome.epochs:6d}"
             )
-        provenance.add_cascade_history(net, result.history, net.params.algorithm_name, offset)
-        provenance.record(
-            net,
-            render.command_line(),
-            data_path,
-            seed=seed,
-            neurons_added=result.neurons_added,
-            epochs_total=offset + result.epochs,
-            device=result.device,
-        )
-        io.save_network(net, output or net_path)
-        payload = {
-            "neurons_added": result.neurons_added,
-            "mse": result.mse,
-            "bit_fail": result.bit_fail,
-            "reached": result.reached,
-            "epochs": result.epochs,
-            "seconds": result.seconds,
-            "device": result.device,
-            "history": [r.to_dict() for r in result.history],
-        }
-        if test_data is not None:
-            payload["test_mse"], payload["test_bit_fail"] = runner.test(net, test_data)
+        if outcome.test_mse is not None:
             render.say(
-                f"Test error: {payload['test_mse']:.6f}. Bit fail {payload['test_bit_fail']}",
+                f"Test error: {outcome.test_mse:.6f}. Bit fail {outcome.test_bit_fail}",
                 quiet or json_out,
             )
         if json_out:
-            render.emit_json(payload)
+            render.emit_json(outcome.to_dict())
+
+
+def _after_header(header: str, report, progress):
+    """FANN's opening line before the first report line (so after the inputs are checked)."""
+    pending = [header]
+
+    def on_report(item) -> None:
+        if pending:
+            line = pending.pop()
+            if progress is not None:
+                render.console().print(line, markup=False)  # above the live progress bar
+            else:
+                render.say(line)
+        report(item)
+
+    return on_report
 
 
 def register(app: typer.Typer) -> None:

@@ -22,11 +22,9 @@ def convert(
     Example: fannctl convert xor.h5 xor.net
     """
     with render.user_errors():
-        from fannctl import io
+        from fannctl import jobs
 
-        io.check_network_target(target)
-        net = io.open_network(source, dtype)
-        io.save_network(net, target)
+        jobs.convert_file(jobs.ConvertRequest(source, target, dtype))
         render.say(f"wrote {target}", quiet)
 
 

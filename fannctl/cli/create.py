@@ -45,48 +45,30 @@ def create(
     --output-activation sigmoid_symmetric --seed 1
     """
     with render.user_errors():
-        from fannctl import io, provenance
-        from fannctl.errors import ParameterError
-        from fannctl.network import build
+        from fannctl import jobs
 
-        io.check_network_target(out)
-        if shortcut and connection_rate < 1:
-            raise ParameterError("--shortcut and --connection-rate cannot be combined")
-        if init not in ("uniform", "widrow"):
-            raise ParameterError(f"--init must be uniform or widrow, got {init!r}")
-        widrow = None
-        if init == "widrow":
-            if init_data is None:
-                raise ParameterError("--init widrow needs --init-data FILE")
-            data = io.load_data(init_data)
-            widrow = (float(data.inputs.min()), float(data.inputs.max()))
-        elif init_data is not None:
-            raise ParameterError("--init-data is only used with --init widrow")
-        net = build(
-            options.parse_int_list(layers, "--layers"),
-            shortcut=shortcut,
-            connection_rate=connection_rate,
-            hidden_activation=hidden_activation,
-            output_activation=output_activation,
-            hidden_steepness=hidden_steepness,
-            output_steepness=output_steepness,
-            seed=seed,
-            dtype=dtype or "float32",
-            widrow_input_range=widrow,
+        outcome = jobs.create_network(
+            jobs.CreateRequest(
+                out,
+                options.parse_int_list(layers, "--layers"),
+                shortcut=shortcut,
+                connection_rate=connection_rate,
+                hidden_activation=hidden_activation,
+                output_activation=output_activation,
+                hidden_steepness=hidden_steepness,
+                output_steepness=output_steepness,
+                init=init,
+                init_data=init_data,
+                seed=seed,
+                dtype=dtype,
+                command=render.command_line(),
+            )
         )
-        provenance.record(net, render.command_line(), init_data, seed=seed)
-        io.save_network(net, out)
-        summary = {
-            "path": out,
-            "layers": net.layers,
-            "network_type": "shortcut" if net.network_type else "layer",
-            "connection_rate": net.connection_rate,
-            "connections": net.total_connections,
-            "dtype": str(net.dtype),
-        }
+        summary = outcome.to_dict()
         if json_out:
             render.emit_json(summary)
         else:
+            net = outcome.network
             render.say(
                 f"created {out}: layers {'-'.join(map(str, net.layers))}, "
                 f"{net.total_connections} connections ({summary['network_type']}, {net.dtype})",

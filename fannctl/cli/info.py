@@ -18,11 +18,9 @@ def info(
     Example: fannctl info xor.h5 --json
     """
     with render.user_errors():
-        from fannctl import io
-        from fannctl.summary import describe
+        from fannctl import jobs
 
-        net = io.open_network(net_path)
-        summary = describe(net, net_path, io.detect_format(net_path))
+        summary = jobs.describe_file(jobs.DescribeRequest(net_path)).summary
         if json_out:
             render.emit_json(summary)
         else:

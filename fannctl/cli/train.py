@@ -91,94 +91,56 @@ def train(
     --desired-error 0.0001 --max-epochs 5000
     """
     with render.user_errors():
-        from fannctl import data as data_mod
-        from fannctl import io, provenance
-        from fannctl import train as train_mod
-        from fannctl.devices import resolve
-        from fannctl.params import ALGORITHMS
+        from fannctl import jobs
 
-        io.check_network_target(output or net_path)
-        net = io.open_network(net_path, dtype)
-        previous = net.params
-        net.params = net.params.replace(
-            training_algorithm=algorithm,
-            train_stop_function=stop_function,
-            train_error_function=error_function,
-            bit_fail_limit=bit_fail_limit,
-            learning_rate=learning_rate,
-            learning_momentum=momentum,
-            rprop_variant=rprop_variant,
-            rprop_increase_factor=rprop_increase_factor,
-            rprop_decrease_factor=rprop_decrease_factor,
-            rprop_delta_min=rprop_delta_min,
-            rprop_delta_max=rprop_delta_max,
-            rprop_delta_zero=rprop_delta_zero,
-            quickprop_decay=quickprop_decay,
-            quickprop_mu=quickprop_mu,
-            sarprop_weight_decay_shift=sarprop_weight_decay_shift,
-            sarprop_step_error_threshold_factor=sarprop_step_error_threshold_factor,
-            sarprop_step_error_shift=sarprop_step_error_shift,
-            sarprop_temperature=sarprop_temperature,
+        request = jobs.TrainRequest(
+            net_path,
+            data_path,
+            output=output,
+            overrides=jobs.ParamOverrides(
+                training_algorithm=algorithm,
+                train_stop_function=stop_function,
+                train_error_function=error_function,
+                bit_fail_limit=bit_fail_limit,
+                learning_rate=learning_rate,
+                learning_momentum=momentum,
+                rprop_variant=rprop_variant,
+                rprop_increase_factor=rprop_increase_factor,
+                rprop_decrease_factor=rprop_decrease_factor,
+                rprop_delta_min=rprop_delta_min,
+                rprop_delta_max=rprop_delta_max,
+                rprop_delta_zero=rprop_delta_zero,
+                quickprop_decay=quickprop_decay,
+                quickprop_mu=quickprop_mu,
+                sarprop_weight_decay_shift=sarprop_weight_decay_shift,
+                sarprop_step_error_threshold_factor=sarprop_step_error_threshold_factor,
+                sarprop_step_error_shift=sarprop_step_error_shift,
+                sarprop_temperature=sarprop_temperature,
+            ),
+            max_epochs=max_epochs,
+            desired_error=desired_error,
+            report_every=report_every,
+            test_data=test,
+            scale_inputs=options.parse_pair(scale_inputs, "--scale-inputs"),
+            scale_outputs=options.parse_pair(scale_outputs, "--scale-outputs"),
+            output_columns=None if output_columns is None else output_columns.split(","),
+            seed=seed,
+            dtype=dtype,
+            device=device,
+            command=render.command_line(),
         )
-        train_mod.start_fresh_if_changed(net, previous)
-        columns = None if output_columns is None else output_columns.split(",")
-        data = io.load_data(data_path, output_columns=columns, num_outputs=net.num_output)
-        data_mod.check_fits(net, data)
-        test_data = None
-        if test is not None:
-            test_data = io.load_data(test, output_columns=columns, num_outputs=net.num_output)
-            data_mod.check_fits(net, test_data)
-        in_range = options.parse_pair(scale_inputs, "--scale-inputs")
-        out_range = options.parse_pair(scale_outputs, "--scale-outputs")
-        if in_range or out_range:
-            data_mod.set_scaling_params(net, data, in_range, out_range)
-        train_mod.seed_generator(net, seed)
-        train_mod.check_trainable(net)
-        config = train_mod.TrainConfig(max_epochs, desired_error, report_every)
-        offset = provenance.total_epochs(net)
         progress = None if quiet or not render.is_tty() else render.EpochProgress(max_epochs)
         on_report = None
         if not quiet:
             on_report = progress.report if progress else render.print_report
-        backend = resolve(device)
         try:
-            result = train_mod.train(
-                net,
-                data,
-                config,
-                backend=backend,
-                on_report=on_report,
-                test_data=test_data,
-            )
+            outcome = jobs.train_file(request, on_report=on_report)
         finally:
             if progress:
                 progress.close()
-        provenance.add_history(
-            net, result.history, ALGORITHMS[net.params.training_algorithm], offset, backend.name
-        )
-        provenance.record(
-            net,
-            render.command_line(),
-            data_path,
-            seed=seed,
-            epochs=result.epochs,
-            epochs_total=offset + result.epochs,
-            device=backend.name,
-        )
-        io.save_network(net, output or net_path)
         if json_out:
-            render.emit_json(
-                {
-                    "epochs": result.epochs,
-                    "mse": result.mse,
-                    "bit_fail": result.bit_fail,
-                    "reached": result.reached,
-                    "seconds": result.seconds,
-                    "device": backend.name,
-                    "history": [r.to_dict() for r in result.history],
-                }
-            )
-        if require_convergence and not result.reached:
+            render.emit_json(outcome.to_dict())
+        if require_convergence and not outcome.reached:
             render.say(f"fannctl: desired error {desired_error} not reached", False)
             raise typer.Exit(1)
 

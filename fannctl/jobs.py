@@ -1,0 +1,567 @@
+"""One library call per command: what ``fannctl create/train/cascade/run/convert/info`` do.
+
+Each function takes a typed request and returns a typed outcome; the CLI only
+parses options into the request, calls the function and renders the outcome,
+and a Python program does the same in a few lines::
+
+    from fannctl import jobs
+
+    jobs.create_network(jobs.CreateRequest("xor.h5", [2, 3, 1], seed=1,
+                                           hidden_activation="sigmoid_symmetric",
+                                           output_activation="sigmoid_symmetric"))
+    outcome = jobs.train_file(jobs.TrainRequest("xor.h5", "datasets/xor.data",
+                                                max_epochs=500))
+    print(outcome.epochs, outcome.mse)
+    print(jobs.run_file(jobs.RunRequest("xor.h5", "datasets/xor.data")).outputs)
+
+Bad input raises a ``fannctl.errors.FannctlError`` (``FormatError``,
+``ShapeError``, ``ParameterError``, ...) before any file is written; network
+files are replaced atomically. Progress comes through optional callbacks
+(``on_report``), never printed. ``device`` defaults to ``"numpy"`` in the
+library (runs repeat exactly); ``None`` reads ``FANNCTL_DEVICE``, then
+``auto``, as the CLI does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from fannctl.data import TrainingData
+from fannctl.errors import FormatError, ParameterError
+from fannctl.network import Network
+from fannctl.params import ParamOverrides, TrainingParams
+
+if TYPE_CHECKING:
+    from fannctl.backends.base import Backend
+    from fannctl.cascade import CascadeReport
+    from fannctl.train import Report
+
+__all__ = [
+    "CascadeOutcome",
+    "CascadeRequest",
+    "ConvertOutcome",
+    "ConvertRequest",
+    "CreateOutcome",
+    "CreateRequest",
+    "DescribeOutcome",
+    "DescribeRequest",
+    "ParamOverrides",
+    "RunOutcome",
+    "RunRequest",
+    "TrainOutcome",
+    "TrainRequest",
+    "cascade_file",
+    "convert_file",
+    "create_network",
+    "describe_file",
+    "metrics_blocks",
+    "run_blocks",
+    "run_file",
+    "train_file",
+]
+
+PathLike = str | os.PathLike[str]
+INITS = ("uniform", "widrow")
+
+
+def _command(name: str) -> str:
+    """The provenance entry's command when the caller gives none (a library call)."""
+    return f"fannctl.jobs.{name}"
+
+
+# -- create --------------------------------------------------------------------------
+
+
+@dataclass
+class CreateRequest:
+    """A new network (``fann_create_standard/sparse/shortcut``) written to ``output``."""
+
+    output: PathLike
+    layers: Sequence[int]
+    shortcut: bool = False
+    connection_rate: float = 1.0
+    hidden_activation: str | int | None = None
+    output_activation: str | int | None = None
+    hidden_steepness: float | None = None
+    output_steepness: float | None = None
+    init: str = "uniform"  # "uniform" (±0.1, FANN's default) or "widrow"
+    init_data: PathLike | None = None  # data whose input range Widrow-Nguyen uses
+    seed: int | None = None
+    dtype: str | None = None  # None: float32, FANN's float build
+    command: str | None = None  # recorded in the provenance (the CLI gives its command line)
+
+
+@dataclass
+class CreateOutcome:
+    """The network written and what it is."""
+
+    path: str
+    network: Network
+
+    def to_dict(self) -> dict[str, object]:
+        """The summary ``fannctl create --json`` prints."""
+        net = self.network
+        return {
+            "path": self.path,
+            "layers": net.layers,
+            "network_type": "shortcut" if net.network_type else "layer",
+            "connection_rate": net.connection_rate,
+            "connections": net.total_connections,
+            "dtype": str(net.dtype),
+        }
+
+
+def create_network(request: CreateRequest) -> CreateOutcome:
+    """Create a network as ``fannctl create`` does and save it (atomically)."""
+    from fannctl import io, provenance
+    from fannctl.network import build
+
+    io.check_network_target(request.output)
+    if request.shortcut and request.connection_rate < 1:
+        raise ParameterError("--shortcut and --connection-rate cannot be combined")
+    if request.init not in INITS:
+        raise ParameterError(f"--init must be uniform or widrow, got {request.init!r}")
+    widrow = None
+    if request.init == "widrow":
+        if request.init_data is None:
+            raise ParameterError("--init widrow needs --init-data FILE")
+        data = io.load_data(request.init_data)
+        widrow = (float(data.inputs.min()), float(data.inputs.max()))
+    elif request.init_data is not None:
+        raise ParameterError("--init-data is only used with --init widrow")
+    net = build(
+        list(request.layers),
+        shortcut=request.shortcut,
+        connection_rate=request.connection_rate,
+        hidden_activation=request.hidden_activation,
+        output_activation=request.output_activation,
+        hidden_steepness=request.hidden_steepness,
+        output_steepness=request.output_steepness,
+        seed=request.seed,
+        dtype=request.dtype or "float32",
+        widrow_input_range=widrow,
+    )
+    init_data = None if request.init_data is None else os.fspath(request.init_data)
+    command = request.command or _command("create_network")
+    provenance.record(net, command, init_data, seed=request.seed)
+    io.save_network(net, request.output)
+    return CreateOutcome(os.fspath(request.output), net)
+
+
+# -- the steps train and cascade share -----------------------------------------------
+
+
+def _open_for_training(
+    network: PathLike, output: PathLike | None, dtype: str | None, overrides: ParamOverrides
+) -> tuple[Network, TrainingParams]:
+    """Check the target, open the network, apply the overrides; also the old parameters."""
+    from fannctl import io
+
+    io.check_network_target(output or network)
+    net = io.open_network(network, dtype)
+    previous = net.params
+    net.params = overrides.apply(net.params)
+    return net, previous
+
+
+def _load_sets(
+    net: Network,
+    data_path: PathLike,
+    test_path: PathLike | None,
+    output_columns: Sequence[str | int] | None,
+) -> tuple[TrainingData, TrainingData | None]:
+    """The training set and the optional test set, each checked against the network."""
+    from fannctl import io
+    from fannctl.data import check_fits
+
+    columns = None if output_columns is None else list(output_columns)
+    data = io.load_data(data_path, output_columns=columns, num_outputs=net.num_output)
+    check_fits(net, data)
+    test_data = None
+    if test_path is not None:
+        test_data = io.load_data(test_path, output_columns=columns, num_outputs=net.num_output)
+        check_fits(net, test_data, "test data")
+    return data, test_data
+
+
+def _record_and_save(
+    net: Network,
+    command: str,
+    data_path: PathLike,
+    target: PathLike,
+    seed: int | None,
+    **extra: object,
+) -> None:
+    """Append the provenance entry and replace the network file atomically."""
+    from fannctl import io, provenance
+
+    provenance.record(net, command, os.fspath(data_path), seed=seed, **extra)
+    io.save_network(net, target)
+
+
+# -- train ---------------------------------------------------------------------------
+
+
+@dataclass
+class TrainRequest:
+    """Train ``network`` on ``data`` (``fann_train_on_data``) and save it.
+
+    The result replaces ``network`` unless ``output`` names another file.
+    """
+
+    network: PathLike
+    data: PathLike
+    output: PathLike | None = None
+    overrides: ParamOverrides = field(default_factory=ParamOverrides)
+    max_epochs: int = 1000
+    desired_error: float = 0.0001
+    report_every: int = 100  # 0: no report points
+    test_data: PathLike | None = None  # also report MSE and bit fail on this set
+    scale_inputs: tuple[float, float] | None = None  # store FANN's input scaling to (MIN, MAX)
+    scale_outputs: tuple[float, float] | None = None  # and the output scaling
+    output_columns: Sequence[str | int] | None = None  # tables: the outputs' columns
+    seed: int | None = None
+    dtype: str | None = None  # None: the file's own
+    device: str | None = "numpy"
+    command: str | None = None
+
+
+@dataclass
+class TrainOutcome:
+    """How the training ended and where the network was saved."""
+
+    path: str
+    network: Network
+    epochs: int
+    mse: float
+    bit_fail: int
+    reached: bool
+    seconds: float
+    device: str
+    history: list[Report] = field(default_factory=list)  # one per report point
+
+    def to_dict(self) -> dict[str, object]:
+        """The document ``fannctl train --json`` prints."""
+        return {
+            "epochs": self.epochs,
+            "mse": self.mse,
+            "bit_fail": self.bit_fail,
+            "reached": self.reached,
+            "seconds": self.seconds,
+            "device": self.device,
+            "history": [report.to_dict() for report in self.history],
+        }
+
+
+def train_file(
+    request: TrainRequest, *, on_report: Callable[[Report], None] | None = None
+) -> TrainOutcome:
+    """Train a network file as ``fannctl train`` does; ``on_report`` gets each report point."""
+    from fannctl import data as data_mod
+    from fannctl import devices, provenance
+    from fannctl import train as train_mod
+    from fannctl.params import ALGORITHMS
+
+    net, previous = _open_for_training(
+        request.network, request.output, request.dtype, request.overrides
+    )
+    train_mod.start_fresh_if_changed(net, previous)
+    data, test_data = _load_sets(net, request.data, request.test_data, request.output_columns)
+    if request.scale_inputs or request.scale_outputs:
+        data_mod.set_scaling_params(net, data, request.scale_inputs, request.scale_outputs)
+    train_mod.seed_generator(net, request.seed)
+    train_mod.check_trainable(net)
+    config = train_mod.TrainConfig(request.max_epochs, request.desired_error, request.report_every)
+    offset = provenance.total_epochs(net)
+    backend = devices.resolve(request.device)
+    result = train_mod.train(
+        net, data, config, backend=backend, on_report=on_report, test_data=test_data
+    )
+    provenance.add_history(
+        net, result.history, ALGORITHMS[net.params.training_algorithm], offset, backend.name
+    )
+    target = request.output or request.network
+    _record_and_save(
+        net,
+        request.command or _command("train_file"),
+        request.data,
+        target,
+        request.seed,
+        epochs=result.epochs,
+        epochs_total=offset + result.epochs,
+        device=backend.name,
+    )
+    return TrainOutcome(
+        os.fspath(target),
+        net,
+        result.epochs,
+        result.mse,
+        result.bit_fail,
+        result.reached,
+        result.seconds,
+        backend.name,
+        result.history,
+    )
+
+
+# -- cascade -------------------------------------------------------------------------
+
+
+@dataclass
+class CascadeRequest:
+    """Grow a shortcut network with Cascade2 (``fann_cascadetrain_on_data``) and save it."""
+
+    network: PathLike
+    data: PathLike
+    output: PathLike | None = None
+    overrides: ParamOverrides = field(default_factory=ParamOverrides)
+    max_neurons: int = 30
+    desired_error: float = 0.0001
+    neurons_between_reports: int = 1  # 0: no report points
+    fix_quirks: bool = False  # each output its own candidate weight (FANN 2.2 reverses them)
+    test_data: PathLike | None = None  # MSE and bit fail on this set at the end
+    seed: int | None = None
+    dtype: str | None = None
+    device: str | None = "numpy"  # where the candidate epochs' elementwise work runs
+    command: str | None = None
+
+
+@dataclass
+class CascadeOutcome:
+    """How the growth ended, and the test set's figures when one was given."""
+
+    path: str
+    network: Network
+    neurons_added: int
+    mse: float
+    bit_fail: int
+    reached: bool
+    epochs: int
+    seconds: float
+    device: str
+    history: list[CascadeReport] = field(default_factory=list)  # one per report point
+    test_mse: float | None = None
+    test_bit_fail: int | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """The document ``fannctl cascade --json`` prints."""
+        out: dict[str, object] = {
+            "neurons_added": self.neurons_added,
+            "mse": self.mse,
+            "bit_fail": self.bit_fail,
+            "reached": self.reached,
+            "epochs": self.epochs,
+            "seconds": self.seconds,
+            "device": self.device,
+            "history": [report.to_dict() for report in self.history],
+        }
+        if self.test_mse is not None:
+            out["test_mse"], out["test_bit_fail"] = self.test_mse, self.test_bit_fail
+        return out
+
+
+def cascade_file(
+    request: CascadeRequest, *, on_report: Callable[[CascadeReport], None] | None = None
+) -> CascadeOutcome:
+    """Grow a network file as ``fannctl cascade`` does; ``on_report`` gets each report point."""
+    from fannctl import provenance, runner
+    from fannctl.cascade import CascadeConfig, cascade_train, check_cascadable
+
+    net, _ = _open_for_training(request.network, request.output, request.dtype, request.overrides)
+    check_cascadable(net)
+    data, test_data = _load_sets(net, request.data, request.test_data, None)
+    config = CascadeConfig(
+        request.max_neurons,
+        request.desired_error,
+        request.neurons_between_reports,
+        request.fix_quirks,
+    )
+    offset = provenance.total_epochs(net)
+    result = cascade_train(
+        net, data, config, seed=request.seed, on_report=on_report, device=request.device
+    )
+    provenance.add_cascade_history(net, result.history, net.params.algorithm_name, offset)
+    target = request.output or request.network
+    _record_and_save(
+        net,
+        request.command or _command("cascade_file"),
+        request.data,
+        target,
+        request.seed,
+        neurons_added=result.neurons_added,
+        epochs_total=offset + result.epochs,
+        device=result.device,
+    )
+    outcome = CascadeOutcome(
+        os.fspath(target),
+        net,
+        result.neurons_added,
+        result.mse,
+        result.bit_fail,
+        result.reached,
+        result.epochs,
+        result.seconds,
+        result.device,
+        result.history,
+    )
+    if test_data is not None:
+        outcome.test_mse, outcome.test_bit_fail = runner.test(net, test_data)
+    return outcome
+
+
+# -- run -----------------------------------------------------------------------------
+
+
+@dataclass
+class RunRequest:
+    """Run ``network`` on the patterns of ``inputs`` (a file, or ``-`` for stdin).
+
+    With ``metrics`` the input must be labelled (a FANN ``.data`` file) and
+    the outcome holds FANN's test MSE and bit fail (``fann_test_data``)
+    instead of the outputs.
+    """
+
+    network: PathLike
+    inputs: PathLike = "-"
+    metrics: bool = False
+    dtype: str | None = None
+    device: str | None = "numpy"
+
+
+@dataclass
+class RunOutcome:
+    """Outputs (patterns, outputs) with the network's scaling undone, or test metrics."""
+
+    patterns: int
+    device: str
+    outputs: np.ndarray | None = None
+    mse: float | None = None
+    bit_fail: int | None = None
+
+    def metrics(self) -> dict[str, object]:
+        """What ``fannctl run --metrics --json`` prints."""
+        return {"mse": self.mse, "bit_fail": self.bit_fail, "patterns": self.patterns}
+
+
+def _open_for_running(request: RunRequest) -> tuple[Network, Backend]:
+    from fannctl import devices, io
+
+    net = io.open_network(request.network, request.dtype)
+    return net, devices.resolve(request.device)
+
+
+def run_file(request: RunRequest) -> RunOutcome:
+    """Outputs for every pattern of the input (or its test metrics), all read at once."""
+    from fannctl import io, runner
+
+    net, backend = _open_for_running(request)
+    inputs, outputs = io.read_inputs(request.inputs, net.num_input)
+    if request.metrics:
+        if outputs is None:
+            raise ParameterError(
+                f"{request.inputs}: --metrics needs labelled data (a FANN .data file)"
+            )
+        data = TrainingData(inputs, outputs, os.fspath(request.inputs))
+        mse, bit_fail = runner.test(net, data, backend=backend)
+        return RunOutcome(data.num_patterns, backend.name, mse=mse, bit_fail=bit_fail)
+    values = runner.run(net, inputs, backend=backend)
+    return RunOutcome(values.shape[0], backend.name, outputs=values)
+
+
+def run_blocks(request: RunRequest, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Outputs for each block of input rows as it comes (a stream): the network opens
+    once, ``request.inputs`` is not read, and each block's outputs are yielded
+    before the next block is taken."""
+    from fannctl import runner
+
+    net, backend = _open_for_running(request)
+    for block in blocks:
+        yield runner.run(net, block, backend=backend)
+
+
+def metrics_blocks(
+    request: RunRequest, blocks: Iterable[tuple[np.ndarray, np.ndarray]]
+) -> RunOutcome:
+    """FANN's test MSE and bit fail over a stream of (inputs, desired outputs) blocks.
+
+    The squared errors are summed over the blocks, so the MSE equals
+    ``run_file``'s up to the order of that sum.
+    """
+    from fannctl.data import check_fits, scale_data
+    from fannctl.fann_error import mse, output_errors
+
+    net, backend = _open_for_running(request)
+    source = os.fspath(request.inputs)
+    sse, count, bit_fail, patterns = 0.0, 0, 0, 0
+    for inputs, targets in blocks:
+        data = TrainingData(np.asarray(inputs), np.asarray(targets), source)
+        if data.num_patterns == 0:
+            continue
+        check_fits(net, data)
+        scaled = scale_data(net, data.astype(net.dtype))
+        outputs = backend.forward(net, scaled.inputs)
+        _, block_sse, block_count, block_fail = output_errors(net, outputs, scaled.outputs)
+        sse, count = sse + block_sse, count + block_count
+        bit_fail += block_fail
+        patterns += data.num_patterns
+    if not patterns:
+        raise FormatError(f"{source}: no patterns")
+    return RunOutcome(patterns, backend.name, mse=mse(sse, count), bit_fail=bit_fail)
+
+
+# -- convert and info ----------------------------------------------------------------
+
+
+@dataclass
+class ConvertRequest:
+    """Write ``source`` in the format ``target``'s extension names (.h5/.hdf5 or .net)."""
+
+    source: PathLike
+    target: PathLike
+    dtype: str | None = None
+
+
+@dataclass
+class ConvertOutcome:
+    path: str
+    network: Network
+
+
+def convert_file(request: ConvertRequest) -> ConvertOutcome:
+    """Convert a network file as ``fannctl convert`` does (a .net keeps no training state)."""
+    from fannctl import io
+
+    io.check_network_target(request.target)
+    net = io.open_network(request.source, request.dtype)
+    io.save_network(net, request.target)
+    return ConvertOutcome(os.fspath(request.target), net)
+
+
+@dataclass
+class DescribeRequest:
+    """Describe the network file ``network`` (``fannctl info``)."""
+
+    network: PathLike
+
+
+@dataclass
+class DescribeOutcome:
+    """A plain-data description (``summary.describe``): what ``info --json`` prints."""
+
+    summary: dict
+    network: Network
+
+
+def describe_file(request: DescribeRequest) -> DescribeOutcome:
+    """Layers, connections, activations, parameters, scaling, history and provenance."""
+    from fannctl import io
+    from fannctl.summary import describe
+
+    net = io.open_network(request.network)
+    path = os.fspath(request.network)
+    return DescribeOutcome(describe(net, path, io.detect_format(request.network)), net)
