@@ -75,6 +75,8 @@ class TrainState:
     sarprop_epoch: int = 0
     prev_error: float | None = None
     rng_state: dict | None = None
+    # An interrupted or checkpointed run's progress (checkpoint.RunRecord as a dict).
+    run: dict | None = None
 
     ARRAYS = ("slopes", "prev_steps", "prev_slopes", "prev_weight_deltas")
 

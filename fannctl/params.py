@@ -221,3 +221,91 @@ def _lookup(name: str | int, names: tuple[str, ...], what: str) -> int:
     if key in names:
         return names.index(key)
     raise ParameterError(f"unknown {what} {name!r}; valid: {', '.join(names)}")
+
+
+# What each value may be: (lowest, lowest allowed itself, highest or None). Every
+# value must also be finite. FANN itself takes anything; these are the values
+# with which its update rules still make sense.
+_RANGES: dict[str, tuple[float, bool, float | None]] = {
+    "learning_rate": (0.0, True, None),
+    "learning_momentum": (0.0, True, None),
+    "bit_fail_limit": (0.0, True, None),
+    "quickprop_decay": (float("-inf"), False, None),
+    "quickprop_mu": (0.0, False, None),
+    "rprop_increase_factor": (0.0, False, None),
+    "rprop_decrease_factor": (0.0, False, None),
+    "rprop_delta_min": (0.0, True, None),
+    "rprop_delta_max": (0.0, False, None),
+    "rprop_delta_zero": (0.0, False, None),
+    "sarprop_weight_decay_shift": (float("-inf"), False, None),
+    "sarprop_step_error_threshold_factor": (0.0, True, None),
+    "sarprop_step_error_shift": (float("-inf"), False, None),
+    "sarprop_temperature": (0.0, True, None),
+    "cascade_output_change_fraction": (0.0, True, 1.0),
+    "cascade_candidate_change_fraction": (0.0, True, 1.0),
+    "cascade_candidate_limit": (0.0, False, None),
+    "cascade_weight_multiplier": (float("-inf"), False, None),
+}
+_COUNTS = (
+    "cascade_output_stagnation_epochs",
+    "cascade_candidate_stagnation_epochs",
+    "cascade_max_out_epochs",
+    "cascade_min_out_epochs",
+    "cascade_max_cand_epochs",
+    "cascade_min_cand_epochs",
+    "cascade_num_candidate_groups",
+)
+_OPTION_NAMES = {"learning_momentum": "momentum"}
+
+
+def option_name(field_name: str) -> str:
+    """The command-line option that sets a parameter (``--learning-rate``)."""
+    name = _OPTION_NAMES.get(field_name, field_name.removeprefix("cascade_"))
+    return "--" + name.replace("_", "-")
+
+
+def check_params(params: TrainingParams) -> None:
+    """Raise ParameterError naming the option of the first value that cannot work.
+
+    NaN, infinite and out-of-range rates, factors and fractions (a NaN learning
+    rate trained all-NaN weights), negative counts, unknown enum numbers.
+    """
+    import math
+
+    for key, (low, low_ok, high) in _RANGES.items():
+        value = getattr(params, key)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{option_name(key)}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise ParameterError(f"{option_name(key)}: must be a finite number, got {value}")
+        if number < low or (number == low and not low_ok) or (high is not None and number > high):
+            bound = f">= {low:g}" if low_ok else f"> {low:g}"
+            if high is not None:
+                bound += f" and <= {high:g}"
+            raise ParameterError(f"{option_name(key)}: must be {bound}, got {value}")
+    if float(params.rprop_delta_max) < float(params.rprop_delta_min):
+        raise ParameterError(
+            f"--rprop-delta-max ({params.rprop_delta_max}) is below "
+            f"--rprop-delta-min ({params.rprop_delta_min})"
+        )
+    for key in _COUNTS:
+        value = getattr(params, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ParameterError(f"{option_name(key)}: must be a whole number >= 0, got {value}")
+    if params.cascade_num_candidate_groups < 1:
+        raise ParameterError("--num-candidate-groups: must be at least 1, got 0")
+    for key, names in (
+        ("training_algorithm", ALGORITHMS),
+        ("train_error_function", ERROR_FUNCTIONS),
+        ("train_stop_function", STOP_FUNCTIONS),
+    ):
+        value = getattr(params, key)
+        if not isinstance(value, int) or not 0 <= value < len(names):
+            raise ParameterError(f"{key}: {value!r} is not one of {', '.join(names)}")
+    for steepness in params.cascade_activation_steepnesses:
+        if not (math.isfinite(float(steepness)) and float(steepness) > 0):
+            raise ParameterError(
+                f"--activation-steepnesses: each must be a finite number > 0, got {steepness}"
+            )

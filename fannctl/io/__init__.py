@@ -7,14 +7,19 @@ gzip), CSV/TSV, ``.npy``/``.npz`` and HDF5. One module per format sits beside th
 
 from __future__ import annotations
 
+import contextlib
 import io
+import math
 import os
+import tokenize
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from fannctl.data import TrainingData
-from fannctl.errors import FormatError, ParameterError, ShapeError
+from fannctl.errors import FannctlError, FormatError, ParameterError, ShapeError
+from fannctl.io import tabular
 from fannctl.io._files import (
     GZIP_MAGIC,
     HDF5_MAGIC,
@@ -31,7 +36,7 @@ from fannctl.io._files import (
 )
 from fannctl.io.fann_data import parse_data, read_data, sniff_header, write_data
 from fannctl.io.fann_net import format_net, parse_net, read_net, write_net
-from fannctl.io.tabular import Column, parse_table_bytes, read_inputs, read_table, write_table
+from fannctl.io.tabular import Column, parse_table_bytes, read_table, write_table
 from fannctl.network import Network
 
 NETWORK_EXTENSIONS = {".net": "fann", ".h5": "hdf5", ".hdf5": "hdf5"}
@@ -77,7 +82,7 @@ def _load_network(path: PathLike) -> tuple[Network, str]:
     if os.fspath(path) == "-":
         raw = read_bytes(path)
         if raw.startswith(HDF5_MAGIC):
-            return read_hdf5(io.BytesIO(raw)), "hdf5"
+            return read_hdf5(io.BytesIO(raw), len(raw)), "hdf5"
         return _parse_net_checked(raw, name), "fann"
     if detect_format(path) == "hdf5":
         return read_hdf5(path), "hdf5"
@@ -180,9 +185,107 @@ def load_data(
                 f"but {num_outputs} are needed"
             )
         return data
-    return parse_table_bytes(
-        raw, name, output_columns=output_columns, num_outputs=num_outputs, delimiter=delimiter
-    )
+    check_binary_claims(raw, name)
+    with malformed_as_format_error(name):
+        return parse_table_bytes(
+            raw, name, output_columns=output_columns, num_outputs=num_outputs, delimiter=delimiter
+        )
+
+
+def read_inputs(path: PathLike, num_input: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Inputs for ``run`` (see ``tabular.read_inputs``), hostile binary files refused first."""
+    name = display_name(path)
+    if os.fspath(path) != "-" and read_head(path, 8).startswith(
+        (NPY_MAGIC, ZIP_MAGIC, HDF5_MAGIC, GZIP_MAGIC)
+    ):
+        check_binary_claims(gunzip_if_needed(read_bytes(path), name), name)
+    with malformed_as_format_error(name):
+        return tabular.read_inputs(path, num_input)
+
+
+# What numpy, zipfile and h5py raise for a damaged file (numpy's header parser
+# raises tokenize and syntax errors from ast.literal_eval).
+MALFORMED_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OSError,
+    EOFError,
+    RuntimeError,
+    OverflowError,
+    UnicodeError,
+    SyntaxError,
+    SystemError,
+    MemoryError,
+    zipfile.BadZipFile,
+    tokenize.TokenError,
+)
+
+
+@contextlib.contextmanager
+def malformed_as_format_error(name: str):
+    """Turn a parsing library's own error on a damaged file into one FormatError line."""
+    try:
+        yield
+    except FannctlError:
+        raise
+    except MALFORMED_ERRORS as error:
+        text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+        detail = text.splitlines()[0] if text.strip() else type(error).__name__
+        raise FormatError(f"{name}: malformed file ({detail})") from None
+
+
+def check_binary_claims(raw: bytes, name: str) -> None:
+    """Refuse a ``.npy``/``.npz``/HDF5 file whose headers claim more values than it holds.
+
+    numpy and h5py allocate what a header declares before reading a byte of it;
+    a few hundred bytes claiming 10**11 values would ask for terabytes.
+    """
+    with malformed_as_format_error(name):
+        if raw.startswith(NPY_MAGIC):
+            _check_npy(io.BytesIO(raw), len(raw), name)
+        elif raw.startswith(ZIP_MAGIC):
+            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                for info in archive.infolist():
+                    with archive.open(info) as member:
+                        if member.read(len(NPY_MAGIC)) != NPY_MAGIC:
+                            continue
+                    with archive.open(info) as member:
+                        _check_npy(member, info.file_size, f"{name}: {info.filename}")
+        elif raw.startswith(HDF5_MAGIC):
+            import h5py
+
+            from fannctl.io.hdf5 import H5_ERRORS, check_dataset_sizes, h5_detail
+
+            try:
+                with h5py.File(io.BytesIO(raw), "r") as root:
+                    check_dataset_sizes(root, name, len(raw))
+            except H5_ERRORS as error:
+                detail = h5_detail(error)
+                raise FormatError(f"{name}: not a readable HDF5 file ({detail})") from None
+
+
+def _check_npy(handle, size: int, name: str) -> None:
+    from numpy.lib import format as npy_format
+
+    version = npy_format.read_magic(handle)
+    if version == (1, 0):
+        shape, _, dtype = npy_format.read_array_header_1_0(handle)
+    elif version == (2, 0):
+        shape, _, dtype = npy_format.read_array_header_2_0(handle)
+    else:
+        raise FormatError(f"{name}: unsupported .npy version {version}")
+    if dtype.hasobject:
+        raise FormatError(f"{name}: holds Python objects, not numbers")
+    claimed = math.prod(int(n) for n in shape) * dtype.itemsize
+    held = size - handle.tell()
+    if claimed > held:
+        raise FormatError(
+            f"{name}: header claims shape {tuple(shape)} ({claimed} bytes) "
+            f"but the file holds {max(held, 0)} bytes of data"
+        )
 
 
 def save_data(data: TrainingData, path: PathLike, exact: bool = False) -> None:
@@ -202,6 +305,7 @@ def save_data(data: TrainingData, path: PathLike, exact: bool = False) -> None:
 __all__ = [
     "atomic_write",
     "atomic_write_path",
+    "check_binary_claims",
     "check_network_target",
     "detect_format",
     "format_net",

@@ -150,6 +150,8 @@ def _write_state(group: Any, state: TrainState) -> None:
         group.attrs["prev_error"] = np.float64(state.prev_error)
     if state.rng_state is not None:
         group.attrs["rng_state"] = to_json(state.rng_state)
+    if state.run is not None:
+        group.attrs["run"] = to_json(state.run)
     for name in TrainState.ARRAYS:
         array = getattr(state, name)
         if array is not None:
@@ -203,26 +205,94 @@ def _write_strings(group: Any, name: str, values: list[str]) -> None:
 # ---------------------------------------------------------------- reading
 
 
-def read_hdf5(path: PathLike | IO[bytes]) -> Network:
-    """Read a fannctl HDF5 network file (a path, or a binary file object)."""
+# What h5py (and the HDF5 library under it) raises for a damaged file: its own
+# errors derive from these, whatever the damage ("bad symbol table node signature"
+# is a RuntimeError, "ran off end of input buffer" an OSError, a damaged object
+# header a KeyError).
+H5_ERRORS = (
+    OSError,
+    KeyError,
+    RuntimeError,
+    ValueError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    UnicodeError,
+    SystemError,
+)
+# Filters (gzip and the like) can store a dataset in fewer bytes than it holds;
+# no deflate stream expands more than about 1032 to 1.
+MAX_FILTER_RATIO = 1100
+SMALL_DATASET = 1 << 20
+
+
+def h5_detail(error: BaseException) -> str:
+    """The first line of an h5py error, for a message that names the file first."""
+    text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    return text.splitlines()[0] if text.strip() else type(error).__name__
+
+
+def read_hdf5(path: PathLike | IO[bytes], size: int | None = None) -> Network:
+    """Read a fannctl HDF5 network file (a path, or a binary file object of ``size`` bytes)."""
     import h5py
 
     name = display_name(path) if not hasattr(path, "read") else "<stream>"
     if not hasattr(path, "read"):
         _check_magic(os.fspath(path), name)  # type: ignore[arg-type]
+        size = os.path.getsize(os.fspath(path))  # type: ignore[arg-type]
     try:
         root = h5py.File(path, "r")  # type: ignore[arg-type]
-    except OSError as error:
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise FormatError(f"{name}: not a readable HDF5 file ({detail})") from None
-    with root:
-        check_network_root(root, name)
-        try:
-            return _read_network(root, name)
-        except KeyError as error:
-            raise FormatError(f"{name}: broken fannctl network file: missing {error}") from None
-        except (OSError, ValueError, TypeError) as error:
-            raise FormatError(f"{name}: broken fannctl network file: {error}") from None
+    except H5_ERRORS as error:
+        raise FormatError(f"{name}: not a readable HDF5 file ({h5_detail(error)})") from None
+    try:
+        with root:
+            check_network_root(root, name)
+            check_dataset_sizes(root, name, size)
+            return _read_network(root, name, size)
+    except FannctlError:
+        raise
+    except H5_ERRORS as error:
+        raise FormatError(f"{name}: broken fannctl network file ({h5_detail(error)})") from None
+
+
+def check_stored(dataset: Any, name: str, file_size: int | None) -> None:
+    """Refuse a dataset that claims more values than the file stores for it.
+
+    The shape in a dataset's header is only a claim: a damaged or hostile file
+    can declare 10**11 values in a few hundred bytes, and reading would allocate
+    them first. The bytes stored for the dataset (at most the file's size) must
+    hold the values (filters allowed their best compression).
+    """
+    claimed = int(dataset.size) * int(dataset.dtype.itemsize)
+    if claimed <= SMALL_DATASET:
+        return
+    stored = int(dataset.id.get_storage_size())
+    if file_size is not None:
+        stored = min(stored, file_size)
+    ratio = MAX_FILTER_RATIO if dataset.compression or dataset.scaleoffset else 1
+    if claimed > stored * ratio:
+        raise FormatError(
+            f"{name}: dataset {dataset.name} claims {dataset.shape} values "
+            f"({claimed} bytes) but the file stores {stored} bytes for it"
+        )
+
+
+def read_dataset(dataset: Any, name: str, file_size: int | None) -> np.ndarray:
+    """A dataset's values, once the file shows it holds them (see :func:`check_stored`)."""
+    check_stored(dataset, name, file_size)
+    return dataset[()]
+
+
+def check_dataset_sizes(root: Any, name: str, file_size: int | None) -> None:
+    """Refuse a file any of whose datasets claims more values than it stores."""
+    import h5py
+
+    def visit(_key: str, item: Any) -> None:
+        if isinstance(item, h5py.Dataset):
+            check_stored(item, name, file_size)
+
+    root.visititems(visit)
 
 
 def _check_magic(path: str, name: str) -> None:
@@ -257,13 +327,19 @@ def check_network_root(root: Any, name: str) -> None:
         )
 
 
-def _read_network(root: Any, name: str) -> Network:
+def _read_network(root: Any, name: str, size: int | None = None) -> Network:
     dtype_name = _text(root.attrs["dtype"]) if "dtype" in root.attrs else "float32"
     if dtype_name not in DTYPES:
         raise FormatError(f"{name}: unknown dtype {dtype_name!r} (float32 or float64)")
     dtype = np.dtype(DTYPES[dtype_name])
     group = root["/network"]
-    arrays = {key: group[key][()] for key in NETWORK_ARRAYS}
+    arrays = {}
+    for key in NETWORK_ARRAYS:
+        if key not in group:
+            raise FormatError(f"{name}: broken fannctl network file: missing /network/{key}")
+        arrays[key] = read_dataset(group[key], name, size)
+        if arrays[key].ndim != 1:
+            raise FormatError(f"{name}: /network/{key} is not a 1-D array")
     net = Network(
         layers=[int(n) for n in arrays["layers"]],
         network_type=int(_scalar(group.attrs["network_type"])),
@@ -312,6 +388,10 @@ def _read_state(group: Any, name: str) -> TrainState:
         state.prev_error = float(_scalar(group.attrs["prev_error"]))
     if "rng_state" in group.attrs:
         state.rng_state = _loads(_text(group.attrs["rng_state"]), name)
+    if "run" in group.attrs:
+        state.run = _loads(_text(group.attrs["run"]), name)
+        if not isinstance(state.run, dict):
+            raise FormatError(f"{name}: /state run record is not a JSON object")
     for key in TrainState.ARRAYS:
         if key in group:
             setattr(state, key, group[key][()])
@@ -366,6 +446,7 @@ def hdf5_bytes(net: Network) -> bytes:
 __all__ = [
     "FORMAT",
     "SCHEMA_VERSION",
+    "check_dataset_sizes",
     "check_network_root",
     "hdf5_bytes",
     "read_hdf5",
