@@ -2,13 +2,103 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 
 import typer
+from typer._click import exceptions as click
+from typer.core import TyperGroup
 
-from fannctl.cli import cascade, convert, create, data, health, info, run, train
+from fannctl.cli import cascade, convert, create, data, health, info, options, run, train
+
+
+class FannctlGroup(TyperGroup):
+    """The root command: shared option texts and --threads on every command, one-line
+    usage errors, and a quiet end when the reader of stdout goes away."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        options.apply_shared_help(self)
+        options.add_threads_option(self)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the command line; exit with its status (return it when not standalone)."""
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = code if isinstance(code, int) else 0
+        except click.NoArgsIsHelpError as error:
+            error.show()
+            code = error.exit_code
+        except click.UsageError as error:
+            print(_usage_line(error), file=sys.stderr)
+            code = error.exit_code
+        except click.ClickException as error:
+            print(f"fannctl: error: {error.format_message()}", file=sys.stderr)
+            code = error.exit_code
+        except (KeyboardInterrupt, typer.Abort):
+            print("fannctl: interrupted", file=sys.stderr)
+            code = 130
+        except OSError as error:
+            code = _output_failed(error)
+        except SystemExit as error:
+            # rich exits 1 when the reader of stdout went away: that is no failure.
+            if not isinstance(error.__context__, BrokenPipeError):
+                raise
+            code = _output_failed(error.__context__)
+        code = _flush_stdout(code)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _usage_line(error) -> str:
+    """A usage error as one line, with a pointer to the command's --help."""
+    message = " ".join(error.format_message().split())
+    command = error.ctx.command_path if error.ctx is not None else "fannctl"
+    return f"fannctl: error: {message} (see '{command} --help')"
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so nothing written later (Python's own flush at exit
+    included) fails again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (a test's capture)
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _output_failed(error: OSError) -> int:
+    """A closed pipe ends quietly with 0; another failed write to stdout (a full
+    disk, /dev/full) is one line and exit 1; anything else is a bug."""
+    if error.errno == errno.EPIPE:
+        _quiet_stdout()
+        return 0
+    if error.filename is None and error.errno in (
+        errno.ENOSPC,
+        errno.EIO,
+        errno.EDQUOT,
+        errno.EFBIG,
+    ):
+        _quiet_stdout()
+        print(f"fannctl: error: cannot write output: {error.strerror}", file=sys.stderr)
+        return 1
+    raise error
+
+
+def _flush_stdout(code: int) -> int:
+    try:
+        sys.stdout.flush()
+    except OSError as error:
+        return _output_failed(error) or code
+    return code
+
 
 app = typer.Typer(
+    cls=FannctlGroup,
     name="fannctl",
     help="FANN-compatible neural networks from the shell: create, train and run "
     "networks stored in HDF5 or FANN .net files.\n\n"
@@ -34,36 +124,23 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _threads(value: int | None) -> None:
-    """Set the compute threads before numpy loads (commands import it lazily)."""
-    from fannctl import threads
-
-    threads.configure(value)
-
-
 @app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
     threads: int | None = typer.Option(
-        None,
-        "--threads",
-        envvar="FANNCTL_THREADS",
-        help="Compute threads for BLAS, numexpr and the OpenCL CPU device (default 1, or what "
-        "OPENBLAS_NUM_THREADS/OMP_NUM_THREADS say).",
+        None, "--threads", envvar="FANNCTL_THREADS", help=options.HELP["--threads"][1]
     ),
 ) -> None:
     """FANN-compatible neural networks from the shell."""
-    _threads(threads)
+    # Each command applies --threads (given here or after the command) before it
+    # loads numpy: options.add_threads_option.
 
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        app()
-    except BrokenPipeError:  # pragma: no cover - downstream closed early
-        sys.exit(0)
+    app()
 
 
 if __name__ == "__main__":

@@ -99,3 +99,271 @@ def _parse_list(text: str, what: str, kind: type, noun: str) -> list:
     if not values:
         raise ParameterError(f"{what} needs at least one number")
     return values
+
+
+# ---------------------------------------------------------------- shared help texts
+#
+# What each option does and its default, in one place. ``apply_shared_help`` puts
+# these on every command built from the typer app (``cli/main.py`` calls it), so
+# an option declared without help (or with an older text) still shows this one.
+# Defaults are FANN 2.2's, as ``fannctl/params.py`` holds them (a test checks).
+
+ACTIVATION_NAMES = (
+    "linear threshold threshold_symmetric sigmoid sigmoid_stepwise sigmoid_symmetric "
+    "sigmoid_symmetric_stepwise gaussian gaussian_symmetric gaussian_stepwise elliot "
+    "elliot_symmetric linear_piece linear_piece_symmetric sin_symmetric cos_symmetric sin "
+    "cos linear_piece_rect linear_piece_rect_leaky"
+)
+_STORED = "Default: what NET stores (a new network: {})."
+
+HELP: dict[str, tuple[str, str]] = {
+    # option: (placeholder, help)
+    "--output": ("FILE", "Write the result to FILE (.h5/.hdf5 or .net). Default: replace NET."),
+    "--algorithm": (
+        "NAME",
+        "Training algorithm: incremental, batch, rprop, quickprop or sarprop. "
+        + _STORED.format("rprop"),
+    ),
+    "--max-epochs": ("N", "Stop after N epochs."),
+    "--desired-error": (
+        "X",
+        "Stop when the error (MSE, or bits with --stop-function bit) is at most X.",
+    ),
+    "--stop-function": (
+        "NAME",
+        "What --desired-error limits: mse (the mean square error) or bit (the bit-fail count). "
+        + _STORED.format("mse"),
+    ),
+    "--bit-fail-limit": (
+        "X",
+        "An output whose error is at least X counts as a bit fail. " + _STORED.format("0.35"),
+    ),
+    "--error-function": (
+        "NAME",
+        "Error backpropagated from the outputs: tanh (FANN's, grows near +-1) or linear. "
+        + _STORED.format("tanh"),
+    ),
+    "--learning-rate": (
+        "X",
+        "Step size of incremental, batch and QuickProp training. " + _STORED.format("0.7"),
+    ),
+    "--momentum": ("X", "Learning momentum (incremental training). " + _STORED.format("0")),
+    "--rprop-variant": (
+        "NAME",
+        "fann (FANN's RPROP: after a sign change the weight still moves), irprop- or irprop+. "
+        + _STORED.format("fann"),
+    ),
+    "--rprop-increase-factor": (
+        "X",
+        "RPROP: a step grows by X while the slope keeps its sign. " + _STORED.format("1.2"),
+    ),
+    "--rprop-decrease-factor": (
+        "X",
+        "RPROP: a step shrinks by X when the slope changes sign. " + _STORED.format("0.5"),
+    ),
+    "--rprop-delta-min": ("X", "RPROP: the smallest step. " + _STORED.format("0")),
+    "--rprop-delta-max": ("X", "RPROP: the largest step. " + _STORED.format("50")),
+    "--rprop-delta-zero": ("X", "RPROP: every weight's first step. " + _STORED.format("0.1")),
+    "--quickprop-decay": (
+        "X",
+        "QuickProp: weight decay (negative; keeps weights small). " + _STORED.format("-0.0001"),
+    ),
+    "--quickprop-mu": (
+        "X",
+        "QuickProp: the largest factor a step may grow by. " + _STORED.format("1.75"),
+    ),
+    "--sarprop-weight-decay-shift": (
+        "X",
+        "SARPROP: log2 of the weight decay. " + _STORED.format("-6.644"),
+    ),
+    "--sarprop-step-error-threshold-factor": (
+        "X",
+        "SARPROP: the error threshold factor for step sizes. " + _STORED.format("0.1"),
+    ),
+    "--sarprop-step-error-shift": (
+        "X",
+        "SARPROP: log2 of the step-error shift. " + _STORED.format("1.385"),
+    ),
+    "--sarprop-temperature": (
+        "X",
+        "SARPROP: the annealing temperature. " + _STORED.format("0.015"),
+    ),
+    "--report-every": ("N", "A report line every N epochs (0: none)."),
+    "--test": ("FILE", "Also report the MSE and bit fail on this labelled data. Default: none."),
+    "--scale-inputs": (
+        "MIN,MAX",
+        "Store FANN's input scaling (each column's mean -+ one deviation to MIN..MAX) and "
+        "train with it; run applies it. Default: none (or what NET stores).",
+    ),
+    "--scale-outputs": (
+        "MIN,MAX",
+        "Store FANN's output scaling to MIN..MAX; run descales outputs. Default: none "
+        "(or what NET stores).",
+    ),
+    "--output-columns": (
+        "COLS",
+        "CSV/TSV: which columns are desired outputs (0-based indices or header names, "
+        "comma-separated). Default: the last ones, as many as the network's outputs.",
+    ),
+    "--seed": ("N", "Seed for every random draw (runs repeat exactly). Default: a fresh seed."),
+    "--dtype": (
+        "NAME",
+        "float32 (FANN's float build) or float64. Default: the network file's own "
+        "(float32 for create and for a .net of float32 values).",
+    ),
+    "--layers": ("N,N,...", "Neurons per layer, inputs first, e.g. 2,3,1."),
+    "--connection-rate": (
+        "X",
+        "Fraction of the possible connections (below 1: sparse, as FANN picks them).",
+    ),
+    "--hidden-activation": (
+        "NAME",
+        f"Activation of the hidden neurons, one of: {ACTIVATION_NAMES}. Default: sigmoid_stepwise.",
+    ),
+    "--output-activation": (
+        "NAME",
+        "Activation of the output neurons (names as --hidden-activation). "
+        "Default: sigmoid_stepwise.",
+    ),
+    "--hidden-steepness": ("X", "Steepness of the hidden activation. Default: 0.5."),
+    "--output-steepness": ("X", "Steepness of the output activation. Default: 0.5."),
+    "--init": ("NAME", "Initial weights: uniform (in +-0.1, FANN's) or widrow (Widrow-Nguyen)."),
+    "--init-data": ("FILE", "Data whose input range --init widrow uses. Default: none."),
+    "--max-neurons": ("N", "Install at most N hidden neurons."),
+    "--neurons-between-reports": ("N", "A report line every N neurons (0: none)."),
+    "--output-change-fraction": (
+        "X",
+        "Output training stagnates when the MSE improves by less than this fraction within "
+        "--output-stagnation-epochs. " + _STORED.format("0.01"),
+    ),
+    "--output-stagnation-epochs": (
+        "N",
+        "Epochs without enough output improvement before output training stops. "
+        + _STORED.format("12"),
+    ),
+    "--candidate-change-fraction": (
+        "X",
+        "Candidate training stagnates when the best score improves by less than this "
+        "fraction within --candidate-stagnation-epochs. " + _STORED.format("0.01"),
+    ),
+    "--candidate-stagnation-epochs": (
+        "N",
+        "Epochs without enough candidate improvement before candidate training stops. "
+        + _STORED.format("12"),
+    ),
+    "--min-out-epochs": (
+        "N",
+        "Train the outputs at least N epochs a round. " + _STORED.format("50"),
+    ),
+    "--max-out-epochs": (
+        "N",
+        "Train the outputs at most N epochs a round. " + _STORED.format("150"),
+    ),
+    "--min-cand-epochs": (
+        "N",
+        "Train the candidates at least N epochs a round. " + _STORED.format("50"),
+    ),
+    "--max-cand-epochs": (
+        "N",
+        "Train the candidates at most N epochs a round. " + _STORED.format("150"),
+    ),
+    "--candidate-limit": (
+        "X",
+        "Stop candidate training when a score exceeds the MSE this many times over. "
+        + _STORED.format("1000"),
+    ),
+    "--weight-multiplier": (
+        "X",
+        "The installed neuron's output weights are its trained ones times X. "
+        + _STORED.format("0.4"),
+    ),
+    "--activation-functions": (
+        "NAMES",
+        "Candidate activations, comma-separated (names as create's --hidden-activation). "
+        + _STORED.format(
+            "sigmoid, sigmoid_symmetric, gaussian, gaussian_symmetric, elliot, "
+            "elliot_symmetric, sin_symmetric, cos_symmetric, sin, cos"
+        ),
+    ),
+    "--activation-steepnesses": (
+        "X,X,...",
+        "Candidate steepnesses, comma-separated. " + _STORED.format("0.25, 0.5, 0.75, 1"),
+    ),
+    "--num-candidate-groups": (
+        "N",
+        "Candidates of each activation and steepness pair. " + _STORED.format("2"),
+    ),
+    "--threads": (
+        "N",
+        "Compute threads for BLAS, numexpr and the OpenCL CPU device. Default: what "
+        "OPENBLAS_NUM_THREADS/OMP_NUM_THREADS say, else 1. Also FANNCTL_THREADS.",
+    ),
+}
+"""Placeholder and help of every option whose text is shared by several commands."""
+
+# Where a command means something else by the same option.
+COMMAND_HELP: dict[tuple[str, str], tuple[str, str]] = {
+    ("cascade", "--algorithm"): (
+        "NAME",
+        "Algorithm for output and candidate training: rprop, quickprop or sarprop. "
+        + _STORED.format("rprop"),
+    ),
+    ("cascade", "--test"): (
+        "FILE",
+        "Report the MSE and bit fail on this labelled data at the end. Default: none.",
+    ),
+}
+
+_PLACEHOLDERS = {"INTEGER": "N", "FLOAT": "X", "TEXT": "TEXT"}
+
+
+def apply_shared_help(command, name: str | None = None) -> None:
+    """Give each option of ``command`` (and of its subcommands) the shared help and
+    placeholder above, and a placeholder by type where none is shared."""
+    for param in command.params:
+        if getattr(param, "param_type_name", "") != "option" or not param.opts:
+            continue
+        shared = next(
+            (
+                COMMAND_HELP.get((name or "", opt)) or HELP.get(opt)
+                for opt in param.opts
+                if (name or "", opt) in COMMAND_HELP or opt in HELP
+            ),
+            None,
+        )
+        if shared is not None:
+            param.metavar, param.help = shared
+    for sub_name, sub in getattr(command, "commands", {}).items():
+        apply_shared_help(sub, sub_name)
+
+
+def _configure_threads(ctx, param, value: int | None) -> int | None:
+    """Set the compute threads, from this command's --threads or the root's, before
+    the command loads numpy (every command imports it lazily)."""
+    from fannctl import threads
+
+    if value is None:
+        value = ctx.find_root().params.get("threads")
+    threads.configure(value)
+    return value
+
+
+def add_threads_option(root) -> None:
+    """Accept --threads after the command name too: a copy of the root's option on
+    every command and subcommand, applied before the command runs."""
+    import copy
+
+    option = next(param for param in root.params if "--threads" in getattr(param, "opts", ()))
+
+    def add(group) -> None:
+        for sub in group.commands.values():
+            if getattr(sub, "commands", None) is not None:
+                add(sub)
+            elif not any("--threads" in getattr(param, "opts", ()) for param in sub.params):
+                mine = copy.copy(option)
+                mine.callback = _configure_threads
+                mine.expose_value = False
+                mine.is_eager = True
+                sub.params.append(mine)
+
+    add(root)

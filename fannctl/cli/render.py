@@ -23,6 +23,16 @@ def console():
     return _console
 
 
+def stdout_console():
+    """A rich console on stdout that never wraps or truncates when stdout is not a
+    terminal (a pipe, a file: `info | grep` sees whole lines and whole table cells)."""
+    from rich.console import Console
+
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True, width=1 << 16, no_color=True)
+
+
 def say(message: str, quiet: bool = False) -> None:
     """A progress or status line on stderr (never stdout)."""
     if not quiet:
@@ -137,27 +147,105 @@ class EpochProgress:
         self._progress.stop()
 
 
+OUTPUT_FORMATS = ("text", "csv", "tsv", "json", "jsonl", "npy")
+_OUTPUT_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "jsonl",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".npy": "npy",
+}
+
+
+def output_format(fmt: str | None, json_out: bool, output: str | None) -> str:
+    """The output format: --json, else --format, else by -o FILE's extension, else text."""
+    import os
+
+    from fannctl.errors import ParameterError
+
+    if json_out:
+        fmt = "jsonl" if fmt in (None, "json", "jsonl") else fmt
+        if fmt != "jsonl":
+            raise ParameterError(f"--json and --format {fmt} disagree")
+    if fmt is None:
+        extension = os.path.splitext((output or "").lower())[1]
+        fmt = _OUTPUT_EXTENSIONS.get(extension, "text") if output not in (None, "-") else "text"
+    if fmt not in OUTPUT_FORMATS:
+        raise ParameterError(f"--format must be one of {', '.join(OUTPUT_FORMATS)}, got {fmt!r}")
+    if fmt == "npy" and output in (None, "-"):
+        raise ParameterError("--format npy writes a file: give -o FILE.npy")
+    return "jsonl" if fmt == "json" else fmt
+
+
+def format_rows(values, fmt: str) -> bytes:
+    """Rows of outputs as text lines; each number reads back to the same value.
+
+    text/csv/tsv: the shortest text of each value in its own dtype (numpy's
+    ``str`` of a float32, Python's ``repr`` of a float64); json/jsonl: one JSON
+    array a line, of the values widened to float64.
+    """
+    import numpy as np
+
+    if fmt in ("json", "jsonl"):
+        return "".join(
+            json.dumps(row) + "\n" for row in np.asarray(values, dtype=np.float64).tolist()
+        ).encode("ascii")
+    sep = {"csv": ",", "tsv": "\t"}.get(fmt, " ")
+    strings = np.asarray(values).astype(str).tolist()
+    return "".join(sep.join(row) + "\n" for row in strings).encode("ascii")
+
+
+def write_rows(rows, output: str | None, fmt: str, dtype, width: int) -> int:
+    """Write each block of output rows from the iterable ``rows``; return the row count.
+
+    To stdout (``None`` or ``-``), flushed after every block, so a pipe gets each
+    answer as soon as its input line arrived; or to FILE, atomically: FILE
+    appears, complete, only when every row was written.
+    """
+    count = 0
+    if output in (None, "-"):
+        sys.stdout.flush()
+        out = sys.stdout.buffer
+        for values in rows:
+            out.write(format_rows(values, fmt))
+            out.flush()
+            count += len(values)
+        return count
+    from fannctl.io._files import atomic_write
+
+    def fill(handle) -> None:
+        nonlocal count
+        writer = None
+        if fmt == "npy":
+            from fannctl.stream import NpyWriter
+
+            writer = NpyWriter(handle, width, dtype)
+        for values in rows:
+            if writer is not None:
+                writer.write(values)
+            else:
+                handle.write(format_rows(values, fmt))
+            count += len(values)
+        if writer is not None:
+            writer.close()
+
+    atomic_write(output, fill)
+    return count
+
+
 def print_rows(values, fmt: str) -> None:
     """Outputs, one pattern a line, each number written to read back exactly."""
-    import json
-
-    dtype = values.dtype
-    out = sys.stdout
-    if fmt == "json":
-        for row in values:
-            out.write(json.dumps([float(v) for v in row]) + "\n")
-        return
-    sep = "," if fmt == "csv" else " "
-    for row in values:
-        out.write(sep.join(format_number(v, dtype) for v in row) + "\n")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(format_rows(values, fmt))
+    sys.stdout.flush()
 
 
 def print_summary(summary: dict) -> None:
     """A network description as rich tables on stdout."""
-    from rich.console import Console
     from rich.table import Table
 
-    out = Console(highlight=False)
+    out = stdout_console()
     kind = summary["network_type"] + (" (sparse)" if summary["sparse"] else "")
     out.print(f"{summary['path']}: {summary['format']} network, {kind}, {summary['dtype']}")
     out.print(

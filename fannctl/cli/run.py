@@ -1,7 +1,8 @@
-"""fannctl run: outputs for inputs, or FANN's test metrics on labelled data."""
+"""fannctl run: outputs for inputs as they arrive, or FANN's test metrics on labelled data."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Annotated
 
 import typer
@@ -14,50 +15,116 @@ def run(
     input_path: Annotated[
         str,
         typer.Argument(
-            metavar="INPUT", help="FANN .data, CSV/whitespace rows of inputs, or - for stdin."
+            metavar="INPUT",
+            help="Patterns: a file (text, gzip, .npy/.npz or HDF5) or - for stdin.",
         ),
     ],
     metrics: Annotated[
         bool,
-        typer.Option("--metrics", help="Report FANN's MSE and bit fail (labelled data)."),
+        typer.Option(
+            "--metrics",
+            help="Print FANN's MSE and bit fail over labelled input (fann_test_data) "
+            "instead of outputs: a FANN .data file, or rows of inputs then desired outputs.",
+        ),
     ] = False,
+    input_format: Annotated[
+        str | None,
+        typer.Option(
+            "--input-format",
+            "-i",
+            metavar="NAME",
+            help="raw (one pattern a line, blanks or commas between numbers), csv, tsv, "
+            "fann (FANN .data) or jsonl (an array a line). Default: raw on stdin; for a "
+            "file, by extension (.csv, .tsv/.tab, .jsonl, .data/.train/.test; else raw). "
+            ".npy, .npz and HDF5 are found by content.",
+        ),
+    ] = None,
+    header: Annotated[
+        bool | None,
+        typer.Option(
+            "--header/--no-header",
+            help="Whether the first row is a header to skip. Default: csv/tsv skip a "
+            "first row that holds a non-number; raw never skips (such a row is an error).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="text (default), csv or json (JSON lines).")
-    ] = "text",
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="NAME",
+            help="Output: text (blank-separated), csv, tsv, json or jsonl (both: a JSON "
+            "array a line), npy (with -o FILE.npy). Default: by -o FILE's extension, else "
+            "text.",
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the outputs to FILE (atomically, when the run ends) or - for "
+            "stdout. Default: stdout.",
+        ),
+    ] = None,
     dtype: options.Dtype = None,
     device: options.Device = None,
-    json_out: options.Json = False,
+    json_out: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Outputs as JSON lines (as --format jsonl); with --metrics one JSON document.",
+        ),
+    ] = False,
 ) -> None:
     """Run a network on each input pattern; one line of outputs per pattern on stdout.
 
+    A pipe or a terminal is answered line by line as the lines arrive (each
+    output line flushed); a file is read in bounded blocks, so memory stays
+    small whatever the input's length. Each printed number reads back to the
+    same value.
+
     Example: printf '1 -1\\n' | fannctl run xor.h5 -
+
+    Example: tail -f readings.txt | fannctl run net.h5 - --format csv
     """
     with render.user_errors():
-        from fannctl import io, runner
+        from fannctl import io, stream
         from fannctl.devices import resolve
-        from fannctl.data import TrainingData
-        from fannctl.errors import ParameterError
+        from fannctl.io._files import display_name
 
-        if fmt not in ("text", "csv", "json"):
-            raise ParameterError(f"--format must be text, csv or json, got {fmt!r}")
+        out_format = None if metrics else render.output_format(fmt, json_out, output)
         net = io.open_network(net_path, dtype)
         backend = resolve(device)
-        inputs, outputs = io.read_inputs(input_path, net.num_input)
+        blocks = stream.read_blocks(
+            input_path,
+            net.num_input,
+            net.num_output,
+            input_format=input_format,
+            header=header,
+            targets=metrics,
+        )
         if metrics:
-            if outputs is None:
-                raise ParameterError(
-                    f"{input_path}: --metrics needs labelled data (a FANN .data file)"
-                )
-            data = TrainingData(inputs, outputs, input_path)
-            mse, bit_fail = runner.test(net, data, backend=backend)
-            result = {"mse": mse, "bit_fail": bit_fail, "patterns": data.num_patterns}
-            if json_out or fmt == "json":
-                render.emit_json(result)
+            name = display_name(input_path)
+            mse, bit_fail, patterns = stream.test_blocks(net, blocks, name, backend=backend)
+            if json_out or fmt in ("json", "jsonl"):
+                render.emit_json({"mse": mse, "bit_fail": bit_fail, "patterns": patterns})
             else:
-                print(f"mse: {mse!r}\nbit_fail: {bit_fail}\npatterns: {data.num_patterns}")
+                print(f"mse: {mse!r}\nbit_fail: {bit_fail}\npatterns: {patterns}")
             return
-        values = runner.run(net, inputs, backend=backend)
-        render.print_rows(values, "json" if json_out else fmt)
+        render.write_rows(
+            outputs(net, blocks, backend), output, out_format, net.dtype, net.num_output
+        )
+
+
+def outputs(net, blocks: Iterable, backend) -> Iterator:
+    """The outputs of each block of patterns, a block at a time (what ``run`` prints)."""
+    from fannctl import runner
+
+    for block in blocks:
+        yield runner.run(net, block.inputs, backend=backend)
 
 
 def register(app: typer.Typer) -> None:
