@@ -26,6 +26,13 @@ def invoke(*args: str, input: str | None = None):
     return runner.invoke(app, list(args), input=input)
 
 
+def ok(*args: str, input: str | None = None):
+    """A step that must succeed (setup, or output a test reads): checks its exit code."""
+    result = invoke(*args, input=input)
+    assert result.exit_code == 0, f"fannctl {' '.join(args)}: {result.output}"
+    return result
+
+
 @pytest.fixture
 def xor_net(tmp_path: Path) -> str:
     path = str(tmp_path / "xor.h5")
@@ -67,11 +74,11 @@ def test_create_train_run_solves_xor(xor_net: str) -> None:
     assert report["mse"] <= 0.0001
     assert report["history"][0]["epoch"] == 1
     assert report["history"][-1]["epoch"] == report["epochs"]
-    out = invoke("run", xor_net, XOR)
+    out = ok("run", xor_net, XOR)
     assert out.exit_code == 0
     values = [float(line) for line in out.stdout.split()]
     assert np.sign(values).tolist() == [-1.0, 1.0, 1.0, -1.0]
-    metrics = json.loads(invoke("run", xor_net, XOR, "--metrics", "--json").stdout)
+    metrics = json.loads(ok("run", xor_net, XOR, "--metrics", "--json").stdout)
     assert metrics["patterns"] == 4 and metrics["bit_fail"] == 0
     assert metrics["mse"] <= 0.0001
 
@@ -119,7 +126,7 @@ def test_train_twice_equals_once(tmp_path: Path) -> None:
     for algorithm in ("rprop", "quickprop", "sarprop", "batch", "incremental"):
         one, two = str(tmp_path / f"a_{algorithm}.h5"), str(tmp_path / f"b_{algorithm}.h5")
         for path in (one, two):
-            invoke(
+            ok(
                 "create",
                 path,
                 "--layers",
@@ -143,9 +150,9 @@ def test_train_twice_equals_once(tmp_path: Path) -> None:
             "--momentum",
             "0.3",
         ]
-        invoke("train", one, XOR, "--max-epochs", "30", *common)
-        invoke("train", two, XOR, "--max-epochs", "15", *common)
-        invoke("train", two, XOR, "--max-epochs", "15", "--desired-error", "0", "--quiet")
+        ok("train", one, XOR, "--max-epochs", "30", *common)
+        ok("train", two, XOR, "--max-epochs", "15", *common)
+        ok("train", two, XOR, "--max-epochs", "15", "--desired-error", "0", "--quiet")
         from fannctl.io import load_network
 
         a, b = load_network(one), load_network(two)
@@ -177,7 +184,7 @@ def test_run_text_reads_back_exactly(xor_net: str) -> None:
     net = io.load_network(xor_net)
     inputs, _ = io.read_inputs(XOR, 2)
     expected = run_mod.run(net, inputs)
-    printed = invoke("run", xor_net, XOR, "--format", "csv").stdout
+    printed = ok("run", xor_net, XOR, "--format", "csv").stdout
     parsed = np.array([[np.float32(v) for v in line.split(",")] for line in printed.split()])
     np.testing.assert_array_equal(parsed, expected)
 
@@ -187,14 +194,14 @@ def test_convert_round_trip(xor_net: str, tmp_path: Path) -> None:
     back = str(tmp_path / "x.h5")
     assert invoke("convert", xor_net, net_file).exit_code == 0
     assert invoke("convert", net_file, back).exit_code == 0
-    a = invoke("run", xor_net, XOR).stdout
-    b = invoke("run", back, XOR).stdout
+    a = ok("run", xor_net, XOR).stdout
+    b = ok("run", back, XOR).stdout
     assert a == b
 
 
 def test_info_json(xor_net: str) -> None:
-    invoke("train", xor_net, XOR, "--max-epochs", "10", "--quiet", "--device", "numpy")
-    data = json.loads(invoke("info", xor_net, "--json").stdout)
+    ok("train", xor_net, XOR, "--max-epochs", "10", "--quiet", "--device", "numpy")
+    data = json.loads(ok("info", xor_net, "--json").stdout)
     assert [layer["neurons"] for layer in data["layers"]] == [2, 3, 1]
     assert data["total_connections"] == 13
     assert data["layers"][1]["activations"][0]["function"] == "sigmoid_symmetric"
@@ -213,7 +220,7 @@ def test_scaling_stored_and_applied(tmp_path: Path) -> None:
     xs = np.linspace(100, 200, 21)
     rows = "".join(f"{x} {x * 3}\n{x * 10 + 5}\n" for x in xs)
     data.write_text(f"{xs.size} 2 1\n{rows}")
-    invoke(
+    ok(
         "create",
         net,
         "--layers",
@@ -241,7 +248,7 @@ def test_scaling_stored_and_applied(tmp_path: Path) -> None:
         "linear",
     )
     assert result.exit_code == 0, result.output
-    out = invoke("run", net, "-", input="150 450\n")
+    out = ok("run", net, "-", input="150 450\n")
     assert float(out.stdout) == pytest.approx(1505, rel=1e-3)
 
 
@@ -270,7 +277,7 @@ def test_bad_data_names_file_and_line(
 
 def test_size_mismatch_names_both_sizes(tmp_path: Path) -> None:
     net = str(tmp_path / "n.h5")
-    invoke("create", net, "--layers", "3,2,1", "--quiet")
+    ok("create", net, "--layers", "3,2,1", "--quiet")
     result = invoke("train", net, XOR)
     assert result.exit_code == 2
     assert "2 inputs" in result.stderr and "3 inputs" in result.stderr
@@ -337,7 +344,7 @@ def test_csv_training_with_named_output_column(tmp_path: Path) -> None:
     csv = tmp_path / "xor.csv"
     csv.write_text("y,a,b\n-1,-1,-1\n1,-1,1\n1,1,-1\n-1,1,1\n")
     net = str(tmp_path / "c.h5")
-    invoke(
+    ok(
         "create",
         net,
         "--layers",
@@ -365,7 +372,7 @@ def test_csv_training_with_named_output_column(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["reached"] is True
-    values = [float(v) for v in invoke("run", net, "-", input="-1 1\n1 1\n").stdout.split()]
+    values = [float(v) for v in ok("run", net, "-", input="-1 1\n1 1\n").stdout.split()]
     assert values[0] > 0.5 and values[1] < -0.5
 
 
@@ -373,7 +380,7 @@ def test_new_algorithm_starts_from_fresh_arrays(tmp_path: Path) -> None:
     """Resuming with another algorithm must not read the old one's steps (QuickProp
     taking RPROP's step sizes as previous steps jumped the error 20x)."""
     kept, dropped = str(tmp_path / "k.h5"), str(tmp_path / "d.net")
-    invoke(
+    ok(
         "create",
         kept,
         "--layers",
@@ -388,11 +395,11 @@ def test_new_algorithm_starts_from_fresh_arrays(tmp_path: Path) -> None:
         "--dtype",
         "float64",
     )
-    invoke("train", kept, XOR, "-a", "rprop", "--max-epochs", "30", "--desired-error", "0", "-q")
-    invoke("convert", kept, dropped, "-q")  # a .net carries no training arrays
+    ok("train", kept, XOR, "-a", "rprop", "--max-epochs", "30", "--desired-error", "0", "-q")
+    ok("convert", kept, dropped, "-q")  # a .net carries no training arrays
     args = ["-a", "quickprop", "--max-epochs", "5", "--desired-error", "0", "-q", "--json"]
-    a = json.loads(invoke("train", kept, XOR, *args, "--dtype", "float64").stdout)
-    b = json.loads(invoke("train", dropped, XOR, *args, "--dtype", "float64").stdout)
+    a = json.loads(ok("train", kept, XOR, *args, "--dtype", "float64").stdout)
+    b = json.loads(ok("train", dropped, XOR, *args, "--dtype", "float64").stdout)
     assert a["mse"] == pytest.approx(b["mse"], rel=1e-9)
 
 
@@ -424,7 +431,7 @@ def test_max_epochs_must_be_positive(xor_net: str, epochs: str) -> None:
 
 def test_unreported_epochs_still_count(xor_net: str) -> None:
     """--report-every 0 records nothing per epoch, yet later history continues from it."""
-    invoke(
+    ok(
         "train",
         xor_net,
         XOR,
@@ -436,7 +443,7 @@ def test_unreported_epochs_still_count(xor_net: str) -> None:
         "0",
         "-q",
     )
-    invoke(
+    ok(
         "train",
         xor_net,
         XOR,
@@ -448,14 +455,14 @@ def test_unreported_epochs_still_count(xor_net: str) -> None:
         "5",
         "-q",
     )
-    history = json.loads(invoke("info", xor_net, "--json").stdout)["history"]
+    history = json.loads(ok("info", xor_net, "--json").stdout)["history"]
     assert [h["epoch"] for h in history] == [21, 25]
 
 
 def test_convert_keeps_float64_values(tmp_path: Path) -> None:
     """A float64 network survives .h5 -> .net -> .net -> .h5 without rounding."""
     h5, net1, net2, back = (str(tmp_path / n) for n in ("a.h5", "a.net", "b.net", "b.h5"))
-    invoke("create", h5, "--layers", "2,3,1", "--seed", "1", "--dtype", "float64", "-q")
+    ok("create", h5, "--layers", "2,3,1", "--seed", "1", "--dtype", "float64", "-q")
     for src, dst in ((h5, net1), (net1, net2), (net2, back)):
         assert invoke("convert", src, dst, "-q").exit_code == 0
     assert Path(net1).read_text() == Path(net2).read_text()
