@@ -1,0 +1,535 @@
+"""The numpy batched trainer: N same-shape networks advance in one array computation.
+
+Every array carries a leading agent axis: weights (N, connections), activations
+(N, neurons, patterns). A layer is one ``np.matmul`` over all agents of a chunk
+(a stack of the single network's products, each agent's slice computed exactly
+as :mod:`fannctl.backends.numpy_backend` computes it, so a swarm of one agent
+gives bit for bit what ``fannctl train`` gives), and the update rules of
+:mod:`fannctl.train` run on (N, connections) arrays with each agent's constants
+as an (N, 1) column.
+
+:func:`train_chunk` is a pure function of its arguments (a :class:`Chunk` of
+agents, the data, the round and the seed): the chunk's arrays change in place
+and nothing else is read or written, so a chunk can be computed anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from fannctl import activations
+from fannctl.backends.numpy_backend import error_function
+from fannctl.network import SHORTCUT, Network, layer_counts, layer_views
+from fannctl.train import quickprop, rprop, sarprop
+from fannctl.train.batch import learning_step
+
+BATCH, RPROP, QUICKPROP, SARPROP = 1, 2, 3, 4
+PURPOSE_SARPROP = 4  # the per-agent stream SARPROP's noise draws from
+_MEMORY_BUDGET = 256 * 2**20  # bytes of work arrays per chunk
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """One non-input layer: where its sources and connections lie (as the numpy backend)."""
+
+    first: int
+    size: int
+    src_count: int
+    con_start: int
+    con_end: int
+    in_count: int
+    rest: slice | None
+    bias_only: bool
+    rows: slice
+    scatter: tuple[np.ndarray, np.ndarray] | None
+    ids: np.ndarray
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Everything the agents of a swarm share: layout, activations, error settings."""
+
+    num_input: int
+    num_output: int
+    hidden_rows: int
+    connections: int
+    neurons: int
+    shortcut: bool
+    plans: tuple[LayerPlan, ...]
+    bias_rows: tuple[int, ...]
+    halve: np.ndarray  # per output: error halved (symmetric activation)
+    error_function: int
+    bit_fail_limit: float
+
+    @classmethod
+    def of(cls, net: Network) -> Shape:
+        """The shape of ``net`` (its weights are not looked at)."""
+        n_in = net.num_input
+        plans = []
+        for view in layer_views(net):
+            in_count = max(0, min(view.src_count, n_in - view.src_start))
+            rest_start = view.src_start + in_count
+            rest_stop = view.src_start + view.src_count
+            rest = slice(rest_start - n_in, rest_stop - n_in) if rest_stop > rest_start else None
+            plans.append(
+                LayerPlan(
+                    first=view.first,
+                    size=view.size,
+                    src_count=view.src_count,
+                    con_start=view.con_start,
+                    con_end=view.con_end,
+                    in_count=in_count,
+                    rest=rest,
+                    bias_only=in_count > 0 and rest_start == n_in and rest_stop == n_in + 1,
+                    rows=slice(view.first - n_in, view.first - n_in + view.size),
+                    scatter=None if view.dense else (view.rows, view.cols),
+                    ids=net.activation[view.first : view.first + view.size].copy(),
+                )
+            )
+        bias_rows = [0]
+        if net.network_type != SHORTCUT:
+            ends = np.cumsum(layer_counts(net.layers, net.network_type))
+            bias_rows += [int(end) - 1 - n_in for end in ends[1:]]
+        outputs = net.output_activation()
+        return cls(
+            num_input=n_in,
+            num_output=net.num_output,
+            hidden_rows=net.total_neurons - n_in,
+            connections=net.total_connections,
+            neurons=net.total_neurons,
+            shortcut=net.network_type == SHORTCUT,
+            plans=tuple(plans),
+            bias_rows=tuple(bias_rows),
+            halve=np.array([activations.is_symmetric(i) for i in outputs]),
+            error_function=net.params.train_error_function,
+            bit_fail_limit=net.params.bit_fail_limit,
+        )
+
+    def agent_bytes(self, patterns: int, itemsize: int) -> int:
+        """Work memory one agent needs for ``patterns`` patterns (for chunking)."""
+        per_pattern = 3 * self.hidden_rows + 3 * sum(p.size for p in self.plans)
+        return itemsize * (patterns * per_pattern + 4 * self.connections) + 64
+
+    def chunk_agents(self, patterns: int, itemsize: int, budget: int = _MEMORY_BUDGET) -> int:
+        """How many agents one chunk holds so its work arrays stay within ``budget``."""
+        return max(1, budget // self.agent_bytes(patterns, itemsize))
+
+
+@dataclass
+class Chunk:
+    """Some agents' arrays (views into the swarm, or copies shipped elsewhere).
+
+    ``hyper`` maps a training parameter's name to an (n,) array; ``pattern_weights``
+    is None (every pattern once) or (n, patterns): bootstrap counts or shard masks.
+    """
+
+    agents: np.ndarray
+    weights: np.ndarray
+    steepness: np.ndarray
+    algorithm: np.ndarray
+    hyper: dict[str, np.ndarray]
+    prev_steps: np.ndarray
+    prev_slopes: np.ndarray
+    sarprop_epoch: np.ndarray
+    pattern_weights: np.ndarray | None = None
+
+
+# -- forward and gradient --------------------------------------------------------
+
+
+def _blocks(shape: Shape, weights: np.ndarray, plan: LayerPlan) -> np.ndarray:
+    """The layer's weights as (N, size, src_count): a view for dense layers."""
+    run = weights[:, plan.con_start : plan.con_end]
+    if plan.scatter is None:
+        return run.reshape(weights.shape[0], plan.size, plan.src_count)
+    block = np.zeros((weights.shape[0], plan.size, plan.src_count), dtype=weights.dtype)
+    block[:, plan.scatter[0], plan.scatter[1]] = run
+    return block
+
+
+def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = a @ b`` over the agent axis; inner size 1 as a broadcast multiply
+    (as the numpy backend does, so every agent's numbers are the same)."""
+    if a.shape[-1] == 1:
+        return np.multiply(a, b, out=out)
+    return np.matmul(a, b, out=out)
+
+
+def _steepness(steepness: np.ndarray, plan: LayerPlan) -> tuple[np.ndarray, np.ndarray]:
+    """The layer's steepness as (N, size|1, 1) for sums and (N, 1, size|1) for
+    the transposed views the activations take."""
+    cols = steepness[:, plan.first : plan.first + plan.size]
+    if (cols == cols[:, :1]).all():
+        column = cols[:, :1]
+        return column[:, :, None], column[:, None, :]
+    return cols[:, :, None], cols[:, None, :]
+
+
+def forward(
+    shape: Shape, weights: np.ndarray, steepness: np.ndarray, inputs: np.ndarray
+) -> tuple[np.ndarray, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+    """Every agent's activations (N, hidden_rows, P), sums per layer, steepness per layer."""
+    n, patterns = weights.shape[0], inputs.shape[0]
+    dtype = weights.dtype
+    hidden = np.empty((n, shape.hidden_rows, patterns), dtype=dtype)
+    hidden[:, list(shape.bias_rows)] = 1.0
+    inputs_t = inputs.T
+    sums, steeps = [], []
+    with np.errstate(over="ignore", under="ignore"):
+        for plan in shape.plans:
+            block = _blocks(shape, weights, plan)
+            t = np.empty((n, plan.size, patterns), dtype=dtype)
+            k = plan.in_count
+            if k:
+                _matmul(block[:, :, :k], inputs_t, out=t)
+                if plan.bias_only:
+                    t += block[:, :, k : k + 1]
+                elif plan.rest is not None:
+                    scratch = np.empty_like(t)
+                    _matmul(block[:, :, k:], hidden[:, plan.rest], out=scratch)
+                    t += scratch
+            else:
+                _matmul(block, hidden[:, plan.rest], out=t)
+            s_rows, s_cols = _steepness(steepness, plan)
+            activations.scale_and_clamp(t, s_rows, out=t)
+            activations.value(
+                plan.ids, t.transpose(0, 2, 1), out=hidden[:, plan.rows].transpose(0, 2, 1)
+            )
+            sums.append(t)
+            steeps.append((s_rows, s_cols))
+    return hidden, sums, steeps
+
+
+def outputs(
+    shape: Shape, weights: np.ndarray, steepness: np.ndarray, inputs: np.ndarray
+) -> np.ndarray:
+    """Every agent's outputs (N, P, num_output) for inputs (P, num_input)."""
+    hidden, _, _ = forward(shape, weights, steepness, inputs.astype(weights.dtype, copy=False))
+    return hidden[:, shape.plans[-1].rows][:, : shape.num_output].transpose(0, 2, 1)
+
+
+def _output_errors(
+    shape: Shape, out: np.ndarray, targets_t: np.ndarray, pattern_weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """FANN's ``target - y`` (halved for symmetric outputs), SSE, count and bit fail per agent."""
+    err = targets_t - out
+    if shape.halve.all():
+        err /= 2.0
+    elif shape.halve.any():
+        err[:, shape.halve] /= 2.0
+    n = err.shape[0]
+    wide = err.astype(np.float64)
+    if pattern_weights is None:
+        flat = wide.reshape(n, -1)
+        sse = np.matmul(flat[:, None, :], flat[:, :, None])[:, 0, 0]  # = np.dot per agent
+        count = np.full(n, float(err[0].size))
+        bit_fail = np.count_nonzero(np.abs(err) >= shape.bit_fail_limit, axis=(1, 2))
+    else:
+        pw = pattern_weights[:, None, :].astype(np.float64)
+        sse = (wide * wide * pw).sum(axis=(1, 2))
+        count = pattern_weights.sum(axis=1, dtype=np.float64) * shape.num_output
+        fails = (np.abs(err) >= shape.bit_fail_limit) * pw
+        bit_fail = fails.sum(axis=(1, 2)).astype(np.int64)
+    return err, sse, count, bit_fail
+
+
+def gradient(
+    shape: Shape,
+    weights: np.ndarray,
+    steepness: np.ndarray,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    slopes: np.ndarray,
+    pattern_weights: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Add every agent's slopes into ``slopes`` (N, C); return SSE, count and bit fail."""
+    hidden, sums, steeps = forward(shape, weights, steepness, inputs)
+    plans = shape.plans
+    last = len(plans) - 1
+    out = hidden[:, plans[last].rows]
+    err, sse, count, bit_fail = _output_errors(shape, out, targets.T, pattern_weights)
+    factor = error_function(err, shape.error_function)
+    if pattern_weights is not None:
+        factor = factor * pattern_weights[:, None, :]
+    n, patterns = weights.shape[0], inputs.shape[0]
+    back = np.zeros_like(hidden) if shape.shortcut else np.empty_like(hidden)
+    ones = np.ones(patterns, dtype=weights.dtype)
+    for pos in range(last, -1, -1):
+        plan = plans[pos]
+        delta = np.empty((n, plan.size, patterns), dtype=weights.dtype)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            activations.derivative(
+                plan.ids,
+                steeps[pos][1],
+                hidden[:, plan.rows].transpose(0, 2, 1),
+                sums[pos].transpose(0, 2, 1),
+                out=delta.transpose(0, 2, 1),
+                scratch=np.empty_like(delta).transpose(0, 2, 1),
+            )
+            np.multiply(delta, factor, out=delta)
+        _add_slopes(plan, slopes, delta, inputs, hidden, ones)
+        if pos == 0:
+            break
+        block = _blocks(shape, weights, plan)
+        below = plans[pos - 1]
+        if shape.shortcut:
+            lo = shape.num_input + 1
+            top = plan.first - shape.num_input
+            summed = np.empty((n, plan.first - lo, patterns), dtype=weights.dtype)
+            _matmul(block[:, :, lo : plan.first].transpose(0, 2, 1), delta, out=summed)
+            back[:, lo - shape.num_input : top] += summed
+        else:
+            _matmul(block[:, :, : below.size].transpose(0, 2, 1), delta, out=back[:, below.rows])
+        factor = back[:, below.rows]
+    return sse, count, bit_fail
+
+
+def _add_slopes(
+    plan: LayerPlan,
+    slopes: np.ndarray,
+    delta: np.ndarray,
+    inputs: np.ndarray,
+    hidden: np.ndarray,
+    ones: np.ndarray,
+) -> None:
+    """slopes[layer] += delta @ sources for every agent (the numpy backend's split)."""
+    n = delta.shape[0]
+    grad = np.empty((n, plan.size, plan.src_count), dtype=delta.dtype)
+    k = plan.in_count
+    if k:
+        _matmul(delta, inputs, out=grad[:, :, :k])
+        if plan.bias_only:
+            np.matmul(delta, ones, out=grad[:, :, k])
+        elif plan.rest is not None:
+            _matmul(delta, hidden[:, plan.rest].transpose(0, 2, 1), out=grad[:, :, k:])
+    else:
+        _matmul(delta, hidden[:, plan.rest].transpose(0, 2, 1), out=grad)
+    run = slopes[:, plan.con_start : plan.con_end]
+    if plan.scatter is None:
+        run += grad.reshape(n, -1)
+    else:
+        run += grad[:, plan.scatter[0], plan.scatter[1]]
+
+
+def errors(
+    shape: Shape,
+    weights: np.ndarray,
+    steepness: np.ndarray,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    chunk: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """FANN's MSE and bit fail of every agent on a data set (forward passes only)."""
+    inputs = inputs.astype(weights.dtype, copy=False)
+    targets_t = targets.astype(weights.dtype, copy=False).T
+    n = weights.shape[0]
+    step = chunk or shape.chunk_agents(inputs.shape[0], weights.dtype.itemsize)
+    mse = np.empty(n)
+    bit_fail = np.empty(n, dtype=np.int64)
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        hidden, _, _ = forward(shape, weights[lo:hi], steepness[lo:hi], inputs)
+        out = hidden[:, shape.plans[-1].rows]
+        _, sse, count, fails = _output_errors(shape, out, targets_t, None)
+        mse[lo:hi] = sse / count
+        bit_fail[lo:hi] = fails
+    return mse, bit_fail
+
+
+# -- training --------------------------------------------------------------------
+
+
+def clear_state(chunk: Chunk, rows: np.ndarray) -> None:
+    """FANN's ``clear_train_arrays`` for some agents: steps to delta_zero (RPROP) or 0."""
+    dt = chunk.weights.dtype
+    zero = np.where(
+        chunk.algorithm[rows] == RPROP,
+        np.float32(chunk.hyper["rprop_delta_zero"][rows]),
+        0.0,
+    ).astype(dt)
+    chunk.prev_steps[rows] = zero[:, None]
+    chunk.prev_slopes[rows] = 0
+
+
+def train_chunk(
+    chunk: Chunk,
+    shape: Shape,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    epochs: int,
+    *,
+    round_index: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``epochs`` epochs of every agent's algorithm; returns the last epoch's MSE and
+    bit fail per agent (FANN's: collected during the pass, before the update)."""
+    n = chunk.weights.shape[0]
+    mse = np.zeros(n)
+    bit_fail = np.zeros(n, dtype=np.int64)
+    inputs = inputs.astype(chunk.weights.dtype, copy=False)
+    targets = targets.astype(chunk.weights.dtype, copy=False)
+    kinds = np.unique(chunk.algorithm)
+    for kind in kinds:
+        if kinds.size == 1:
+            rows, group = slice(None), chunk
+        else:
+            rows = np.flatnonzero(chunk.algorithm == kind)
+            group = _take(chunk, rows)
+        group_mse, group_fail = _train_group(
+            group, shape, inputs, targets, epochs, int(kind), round_index, seed
+        )
+        if kinds.size > 1:
+            _put(chunk, rows, group)
+        mse[rows], bit_fail[rows] = group_mse, group_fail
+    return mse, bit_fail
+
+
+def _take(chunk: Chunk, rows: np.ndarray) -> Chunk:
+    return Chunk(
+        chunk.agents[rows],
+        chunk.weights[rows],
+        chunk.steepness[rows],
+        chunk.algorithm[rows],
+        {k: v[rows] for k, v in chunk.hyper.items()},
+        chunk.prev_steps[rows],
+        chunk.prev_slopes[rows],
+        chunk.sarprop_epoch[rows],
+        None if chunk.pattern_weights is None else chunk.pattern_weights[rows],
+    )
+
+
+def _put(chunk: Chunk, rows: np.ndarray, group: Chunk) -> None:
+    chunk.weights[rows] = group.weights
+    chunk.prev_steps[rows] = group.prev_steps
+    chunk.prev_slopes[rows] = group.prev_slopes
+    chunk.sarprop_epoch[rows] = group.sarprop_epoch
+
+
+def _column(chunk: Chunk, name: str) -> np.ndarray:
+    """An agent parameter as an (n, 1) column of C floats in the weights' dtype."""
+    return chunk.hyper[name].astype(np.float32).astype(chunk.weights.dtype)[:, None]
+
+
+def _train_group(
+    group: Chunk,
+    shape: Shape,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    epochs: int,
+    algorithm: int,
+    round_index: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Epochs for agents that share one algorithm."""
+    w = group.weights
+    dt = w.dtype
+    if group.pattern_weights is None:
+        patterns = np.full((w.shape[0], 1), inputs.shape[0])
+    else:
+        patterns = group.pattern_weights.sum(axis=1)[:, None]
+    lr = group.hyper["learning_rate"][:, None]
+    epsilon = learning_step(lr, patterns, dt)
+    update = _updater(group, algorithm, epsilon, round_index, seed)
+    slopes = np.zeros_like(w)
+    mse = np.zeros(w.shape[0])
+    bit_fail = np.zeros(w.shape[0], dtype=np.int64)
+    for _ in range(epochs):
+        sse, count, bit_fail = gradient(
+            shape, w, group.steepness, inputs, targets, slopes, group.pattern_weights
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mse = np.where(count > 0, sse / np.maximum(count, 1), 0.0)
+        update(slopes, mse)
+    return mse, bit_fail
+
+
+def _updater(
+    group: Chunk, algorithm: int, epsilon: np.ndarray, round_index: int, seed: int
+) -> Callable[[np.ndarray, np.ndarray], None]:
+    """The algorithm's update step for this group, its constants bound as columns."""
+    w = group.weights
+    if algorithm == BATCH:
+
+        def batch(slopes: np.ndarray, mse: np.ndarray) -> None:
+            w[...] += slopes * epsilon
+            slopes[...] = 0
+
+        return batch
+    if algorithm == RPROP:
+        constants = {
+            "increase": _column(group, "rprop_increase_factor"),
+            "decrease": _column(group, "rprop_decrease_factor"),
+            "delta_max": _column(group, "rprop_delta_max"),
+            "delta_min": _column(group, "rprop_delta_min"),
+        }
+
+        def rprop_update(slopes: np.ndarray, mse: np.ndarray) -> None:
+            rprop.fann_step(w, slopes, group.prev_slopes, group.prev_steps, **constants)
+            slopes[...] = 0
+
+        return rprop_update
+    if algorithm == QUICKPROP:
+        mu_f = group.hyper["quickprop_mu"].astype(np.float32).astype(np.float64)
+        constants = {
+            "epsilon": epsilon,
+            "mu": _column(group, "quickprop_mu"),
+            "shrink": (mu_f / (1.0 + mu_f)).astype(np.float32).astype(w.dtype)[:, None],
+            "decay": _column(group, "quickprop_decay"),
+        }
+
+        def quickprop_update(slopes: np.ndarray, mse: np.ndarray) -> None:
+            quickprop.step(w, slopes, group.prev_slopes, group.prev_steps, **constants)
+
+        return quickprop_update
+    if algorithm == SARPROP:
+        generators: dict[int, np.random.Generator] = {}
+
+        def draw(mask: np.ndarray) -> np.ndarray:
+            parts = []
+            for row in np.flatnonzero(mask.any(axis=1)):
+                agent = int(group.agents[row])
+                if agent not in generators:
+                    generators[agent] = agent_generator(seed, agent, round_index, PURPOSE_SARPROP)
+                parts.append(generators[agent].random(int(mask[row].sum())))
+            return np.concatenate(parts)
+
+        hyper = group.hyper
+        f = {
+            name: hyper[name][:, None]
+            for name in (
+                "sarprop_temperature",
+                "sarprop_weight_decay_shift",
+                "sarprop_step_error_threshold_factor",
+                "sarprop_step_error_shift",
+            )
+        }
+
+        def sarprop_update(slopes: np.ndarray, mse: np.ndarray) -> None:
+            sarprop.step(
+                w,
+                slopes,
+                group.prev_slopes,
+                group.prev_steps,
+                epoch=group.sarprop_epoch[:, None],
+                error=mse[:, None],
+                temperature=f["sarprop_temperature"],
+                decay_shift=f["sarprop_weight_decay_shift"],
+                threshold_factor=f["sarprop_step_error_threshold_factor"],
+                error_shift=f["sarprop_step_error_shift"],
+                increase=_column(group, "rprop_increase_factor"),
+                decrease=_column(group, "rprop_decrease_factor"),
+                delta_max=_column(group, "rprop_delta_max"),
+                draw=draw,
+            )
+            group.sarprop_epoch += 1
+
+        return sarprop_update
+    raise ValueError(f"the batched trainer has no algorithm {algorithm}")
+
+
+def agent_generator(seed: int, agent: int, round_index: int, purpose: int) -> np.random.Generator:
+    """The random stream of one agent in one round for one purpose."""
+    return np.random.Generator(np.random.PCG64([seed, agent, round_index, purpose]))

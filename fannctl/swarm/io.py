@@ -1,0 +1,202 @@
+"""Swarm files: HDF5, schema ``fannctl-swarm`` version 1 (docs/HDF5_SCHEMA.md).
+
+Written atomically (temp file, then rename), so a failed write leaves the old
+file as it was. Arrays are stored agents first, uncompressed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from fannctl.errors import FannctlError, FormatError
+from fannctl.io._files import HDF5_MAGIC, PathLike, atomic_write_path, display_name, read_head
+from fannctl.network import Network, Scaling, validate
+from fannctl.params import TrainingParams
+from fannctl.swarm.population import HYPERPARAMETERS, EventLog, InitialWeights, Swarm, Vary
+from fannctl.swarm.topology import from_arrays
+
+FORMAT = "fannctl-swarm"
+SCHEMA_VERSION = 1
+_STATE = (
+    "prev_steps",
+    "prev_slopes",
+    "state_algorithm",
+    "sarprop_epoch",
+    "velocity",
+    "best_weights",
+    "best_error",
+    "errors",
+)
+_H5_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError, IndexError)
+
+
+def is_swarm_file(path: PathLike) -> bool:
+    """True when ``path`` is an HDF5 file whose root says ``format="fannctl-swarm"``."""
+    if os.fspath(path) == "-" or not os.path.isfile(path):
+        return False
+    try:
+        if not read_head(path, 8).startswith(HDF5_MAGIC):
+            return False
+        import h5py
+
+        with h5py.File(path, "r") as root:
+            found = root.attrs.get("format")
+    except (FannctlError, *_H5_ERRORS):
+        return False
+    if isinstance(found, bytes):
+        found = found.decode()
+    return found == FORMAT
+
+
+def save_swarm(swarm: Swarm, path: PathLike) -> None:
+    """Write ``swarm`` to ``path`` atomically."""
+    atomic_write_path(os.fspath(path), lambda tmp: _write(swarm, tmp))
+
+
+def _write(swarm: Swarm, target: str) -> None:
+    import h5py
+
+    from fannctl import __version__
+
+    net = swarm.template
+    with h5py.File(target, "w") as root:
+        root.attrs["format"] = FORMAT
+        root.attrs["schema_version"] = np.int64(SCHEMA_VERSION)
+        root.attrs["fannctl_version"] = __version__
+        root.attrs["dtype"] = swarm.dtype.name
+        root.attrs["agents"] = np.int64(swarm.agents)
+        root.attrs["seed"] = np.int64(swarm.seed)
+        root.attrs["round"] = np.int64(swarm.round)
+        root.attrs["vary"] = json.dumps([v.to_dict() for v in swarm.vary])
+        shape = root.create_group("template")
+        shape.attrs["network_type"] = np.int64(net.network_type)
+        shape.attrs["connection_rate"] = np.float64(net.connection_rate)
+        shape.attrs["params"] = json.dumps(net.params.to_dict())
+        for name in ("layers", "activation", "num_inputs", "sources"):
+            shape.create_dataset(name, data=np.asarray(getattr(net, name)))
+        if net.scaling is not None:
+            scaling = shape.create_group("scaling")
+            for name in Scaling.FIELDS:
+                scaling.create_dataset(name, data=np.asarray(getattr(net.scaling, name)))
+        agents = root.create_group("agents")
+        if isinstance(swarm.weights, InitialWeights):
+            dataset = agents.create_dataset(
+                "weights", shape=swarm.weights.shape, dtype=swarm.weights.dtype
+            )
+            for lo, hi, block in swarm.weights.blocks():
+                dataset[lo:hi] = block
+        else:
+            agents.create_dataset("weights", data=swarm.weights)
+        agents.create_dataset("steepness", data=swarm.steepness)
+        agents.create_dataset("algorithm", data=swarm.algorithm)
+        hyper = agents.create_group("hyper")
+        for name in HYPERPARAMETERS:
+            hyper.create_dataset(name, data=swarm.hyper[name])
+        state = root.create_group("state")
+        for name in _STATE:
+            value = getattr(swarm, name)
+            if value is not None:
+                state.create_dataset(name, data=value)
+        topo = root.create_group("topology")
+        topo.attrs["spec"] = swarm.topology.spec
+        if swarm.topology.offsets is not None:
+            topo.create_dataset("offsets", data=swarm.topology.offsets)
+            topo.create_dataset("neighbours", data=swarm.topology.neighbours)
+        events = root.create_group("events")
+        for name, column in swarm.events.columns().items():
+            events.create_dataset(name, data=column)
+        strings = h5py.string_dtype()
+        rows = [json.dumps(r) for r in swarm.history]
+        root.create_dataset("history", shape=(len(rows),), dtype=strings, data=rows or None)
+        rows = [json.dumps(r) for r in swarm.provenance]
+        root.create_dataset("provenance", shape=(len(rows),), dtype=strings, data=rows or None)
+
+
+def load_swarm(path: PathLike) -> Swarm:
+    """Read a swarm file; FormatError (one line, naming the file) if it is not one."""
+    import h5py
+
+    name = display_name(path)
+    if not is_swarm_file(path):
+        if not os.path.exists(os.fspath(path)):
+            raise FannctlError(f"{name}: no such file")
+        raise FormatError(f'{name}: not a fannctl swarm file (no format="{FORMAT}" attribute)')
+    try:
+        with h5py.File(path, "r") as root:
+            version = int(root.attrs.get("schema_version", -1))
+            if version != SCHEMA_VERSION:
+                raise FormatError(
+                    f"{name}: swarm schema version {version}; this fannctl reads {SCHEMA_VERSION}"
+                )
+            return _read(root, name)
+    except FannctlError:
+        raise
+    except _H5_ERRORS as error:
+        raise FormatError(f"{name}: broken swarm file ({str(error).splitlines()[0]})") from None
+
+
+def _read(root: Any, name: str) -> Swarm:
+    shape = root["template"]
+    agents = root["agents"]
+    weights = agents["weights"][()]
+    steepness = agents["steepness"][()]
+    scaling = None
+    if "scaling" in shape:
+        scaling = Scaling(*(shape["scaling"][f][()] for f in Scaling.FIELDS))
+    template = Network(
+        layers=[int(n) for n in shape["layers"][()]],
+        network_type=int(shape.attrs["network_type"]),
+        connection_rate=float(shape.attrs["connection_rate"]),
+        activation=shape["activation"][()].astype(np.int32),
+        steepness=steepness[0].copy(),
+        num_inputs=shape["num_inputs"][()].astype(np.int64),
+        sources=shape["sources"][()].astype(np.int64),
+        weights=weights[0].copy(),
+        params=TrainingParams.from_dict(json.loads(_text(shape.attrs["params"]))),
+        scaling=scaling,
+    )
+    validate(template)
+    n = int(root.attrs["agents"])
+    if weights.shape != (n, template.weights.size) or steepness.shape != (
+        n,
+        template.total_neurons,
+    ):
+        raise FormatError(f"{name}: agent arrays do not match the template's shape")
+    topo = root["topology"]
+    spec = _text(topo.attrs["spec"])
+    offsets = topo["offsets"][()] if "offsets" in topo else None
+    neighbours = topo["neighbours"][()] if "neighbours" in topo else None
+    swarm = Swarm(
+        template=template,
+        weights=weights,
+        steepness=steepness,
+        algorithm=agents["algorithm"][()].astype(np.int8),
+        hyper={k: agents["hyper"][k][()].astype(np.float64) for k in HYPERPARAMETERS},
+        topology=from_arrays(spec, n, offsets, neighbours),
+        seed=int(root.attrs["seed"]),
+        round=int(root.attrs["round"]),
+        vary=[Vary.from_dict(d) for d in json.loads(_text(root.attrs["vary"]))],
+    )
+    for key in _STATE:
+        if key in root["state"]:
+            setattr(swarm, key, root["state"][key][()])
+    events = EventLog()
+    columns = {k: root["events"][k][()] for k in EventLog.COLUMNS}
+    if columns["agent"].size:
+        for k, v in columns.items():
+            getattr(events, k).append(v)
+    swarm.events = events
+    swarm.history = (
+        [json.loads(_text(r)) for r in root["history"][()]] if root["history"].shape[0] else []
+    )
+    if root["provenance"].shape[0]:
+        swarm.provenance = [json.loads(_text(r)) for r in root["provenance"][()]]
+    return swarm
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,288 @@
+"""``swarm run``: rounds of local training, then the strategy's exchange.
+
+Each round every agent trains ``epochs_per_round`` epochs with its own
+algorithm and hyperparameters on its own view of the data (all patterns,
+a bootstrap sample or a shard, as per-agent pattern weights inside the
+batched gradient), chunk by chunk; then the strategy exchanges between
+neighbours. The round's record holds the best, median and worst agent error
+(on ``test`` when given, else the last epoch's training MSE: what the
+strategy ranks by), the ensemble's error on ``test`` and the spread of the
+weights around their mean, both after the exchange.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fannctl.data import TrainingData, check_fits, scale_data
+from fannctl.errors import ParameterError
+from fannctl.params import algorithm_id
+from fannctl.swarm import batched, strategies
+from fannctl.swarm.population import SWARM_ALGORITHMS, Swarm
+
+SPLITS = ("full", "bootstrap", "shard")
+PURPOSE_BOOTSTRAP, PURPOSE_SHARD = 7, 8
+
+
+@dataclass
+class RunConfig:
+    """One ``swarm run``: strategy, rounds, epochs, data split and strategy constants."""
+
+    strategy: str = "independent"
+    rounds: int = 1
+    epochs_per_round: int = 1
+    data_split: str = "full"
+    algorithm: str | None = None
+    evolve: strategies.EvolveConfig = field(default_factory=strategies.EvolveConfig)
+    pso: strategies.PsoConfig = field(default_factory=strategies.PsoConfig)
+    chunk_agents: int | None = None
+
+
+@dataclass
+class RoundRecord:
+    """What one round leaves in the history."""
+
+    round: int
+    strategy: str
+    epochs: int
+    best_error: float
+    median_error: float
+    worst_error: float
+    best_agent: int
+    spread: float
+    seconds: float
+    ensemble_error: float | None = None
+    ensemble_bit_fail: int | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def check_config(swarm: Swarm, data: TrainingData, config: RunConfig) -> None:
+    """Refuse what cannot run, before anything changes."""
+    if config.strategy not in strategies.STRATEGIES:
+        raise ParameterError(
+            f"unknown strategy {config.strategy!r}; valid: {', '.join(strategies.STRATEGIES)}"
+        )
+    if config.data_split not in SPLITS:
+        raise ParameterError(
+            f"unknown --data-split {config.data_split!r}; valid: {', '.join(SPLITS)}"
+        )
+    if config.rounds < 1 or config.epochs_per_round < 1:
+        raise ParameterError("--rounds and --epochs-per-round must be at least 1")
+    if config.algorithm is not None and config.algorithm not in SWARM_ALGORITHMS:
+        raise ParameterError(
+            f"a swarm trains with {', '.join(SWARM_ALGORITHMS)}, not {config.algorithm!r}"
+        )
+    if config.data_split == "shard" and swarm.agents > data.num_patterns:
+        raise ParameterError(
+            f"{data.source or 'data'}: {swarm.agents} shards (one per agent) but only "
+            f"{data.num_patterns} patterns"
+        )
+    if config.strategy == "pso" and config.data_split != "full":
+        raise ParameterError("pso moves every particle on the full data set (--data-split full)")
+    if not 0 < config.evolve.quantile <= 0.5:
+        raise ParameterError("--evolve-quantile must be in (0, 0.5]")
+    if not 0 <= config.evolve.resample_probability <= 1:
+        raise ParameterError("--resample-probability must be in [0, 1]")
+
+
+def pattern_weights(
+    swarm: Swarm, agents: np.ndarray, patterns: int, split: str
+) -> np.ndarray | None:
+    """Per-agent pattern weights for ``agents``: None (full), bootstrap counts or shard masks.
+
+    A bootstrap sample is fixed per agent (keyed by seed and agent), so rounds
+    and runs keep each agent's bag; shards are contiguous runs of one seeded
+    permutation, one per agent.
+    """
+    if split == "full":
+        return None
+    out = np.zeros((agents.size, patterns), dtype=swarm.dtype)
+    if split == "bootstrap":
+        for row, agent in enumerate(agents):
+            rng = batched.agent_generator(swarm.seed, int(agent), 0, PURPOSE_BOOTSTRAP)
+            out[row] = np.bincount(rng.integers(0, patterns, patterns), minlength=patterns)
+        return out
+    order = np.random.Generator(np.random.PCG64([swarm.seed, 0, 0, PURPOSE_SHARD])).permutation(
+        patterns
+    )
+    n = swarm.agents
+    for row, agent in enumerate(agents):
+        lo, hi = agent * patterns // n, (agent + 1) * patterns // n
+        out[row, order[lo:hi]] = 1
+    return out
+
+
+def data_counts(swarm: Swarm, patterns: int, split: str) -> np.ndarray:
+    """Patterns each agent learns from (bootstrap: P; shard: its shard's size)."""
+    if split == "shard":
+        agents = np.arange(swarm.agents)
+        return ((agents + 1) * patterns // swarm.agents - agents * patterns // swarm.agents).astype(
+            np.float64
+        )
+    return np.full(swarm.agents, float(patterns))
+
+
+def _chunk(swarm: Swarm, lo: int, hi: int, split: str, patterns: int) -> batched.Chunk:
+    """Agents lo..hi as views into the swarm (trained in place)."""
+    agents = np.arange(lo, hi)
+    return batched.Chunk(
+        agents,
+        swarm.weights[lo:hi],
+        swarm.steepness[lo:hi],
+        swarm.algorithm[lo:hi],
+        {k: v[lo:hi] for k, v in swarm.hyper.items()},
+        swarm.prev_steps[lo:hi],
+        swarm.prev_slopes[lo:hi],
+        swarm.sarprop_epoch[lo:hi],
+        pattern_weights(swarm, agents, patterns, split),
+    )
+
+
+def train_round(
+    swarm: Swarm, shape: batched.Shape, data: TrainingData, config: RunConfig
+) -> np.ndarray:
+    """Local training of every agent, chunk by chunk; the last epoch's MSE per agent."""
+    swarm.ensure_state()
+    fresh = np.flatnonzero(swarm.state_algorithm != swarm.algorithm)
+    patterns = data.num_patterns
+    step = config.chunk_agents or shape.chunk_agents(patterns, swarm.dtype.itemsize)
+    mse = np.empty(swarm.agents)
+    for lo in range(0, swarm.agents, step):
+        hi = min(swarm.agents, lo + step)
+        chunk = _chunk(swarm, lo, hi, config.data_split, patterns)
+        rows = fresh[(fresh >= lo) & (fresh < hi)] - lo
+        if rows.size:
+            batched.clear_state(chunk, rows)
+        mse[lo:hi], _ = batched.train_chunk(
+            chunk,
+            shape,
+            data.inputs,
+            data.outputs,
+            config.epochs_per_round,
+            round_index=swarm.round,
+            seed=swarm.seed,
+        )
+    swarm.state_algorithm[:] = swarm.algorithm
+    return mse
+
+
+def ensemble_outputs(
+    swarm: Swarm, shape: batched.Shape, inputs: np.ndarray, chunk: int | None = None
+) -> np.ndarray:
+    """The mean of every agent's outputs (P, num_output), in float64."""
+    step = chunk or shape.chunk_agents(inputs.shape[0], swarm.dtype.itemsize)
+    total = np.zeros((inputs.shape[0], shape.num_output))
+    for lo in range(0, swarm.agents, step):
+        out = batched.outputs(
+            shape, swarm.weights[lo : lo + step], swarm.steepness[lo : lo + step], inputs
+        )
+        total += out.sum(axis=0, dtype=np.float64)
+    return total / swarm.agents
+
+
+def ensemble_error(swarm: Swarm, shape: batched.Shape, data: TrainingData) -> tuple[float, int]:
+    """FANN's MSE and bit fail of the ensemble mean on ``data`` (already scaled)."""
+    mean = ensemble_outputs(swarm, shape, data.inputs.astype(swarm.dtype, copy=False))
+    err = data.outputs.astype(np.float64) - mean
+    err[:, shape.halve] /= 2.0
+    mse = float((err * err).sum() / err.size)
+    return mse, int(np.count_nonzero(np.abs(err) >= shape.bit_fail_limit))
+
+
+def spread(weights: np.ndarray) -> float:
+    """Root-mean-square distance of the agents' weights from their mean."""
+    mean = weights.mean(axis=0, dtype=np.float64)
+    total = 0.0
+    for lo in range(0, weights.shape[0], 4096):
+        diff = weights[lo : lo + 4096].astype(np.float64) - mean
+        total += float((diff * diff).sum())
+    return float(np.sqrt(total / weights.size))
+
+
+def run(
+    swarm: Swarm,
+    data: TrainingData,
+    config: RunConfig,
+    *,
+    test_data: TrainingData | None = None,
+    on_round: Callable[[RoundRecord], None] | None = None,
+) -> list[RoundRecord]:
+    """Run ``config.rounds`` rounds on ``swarm`` in place; return the round records."""
+    template = swarm.template
+    check_fits(template, data)
+    if test_data is not None:
+        check_fits(template, test_data, "test data")
+    check_config(swarm, data, config)
+    if config.algorithm is not None:
+        swarm.algorithm[:] = algorithm_id(config.algorithm)
+    data = scale_data(template, data.astype(swarm.dtype))
+    if test_data is not None:
+        test_data = scale_data(template, test_data.astype(swarm.dtype))
+    shape = batched.Shape.of(template)
+    counts = data_counts(swarm, data.num_patterns, config.data_split)
+    records = []
+    for _ in range(config.rounds):
+        start = time.perf_counter()
+        if config.strategy == "pso":
+            errors = _pso_round(swarm, shape, data, config)
+        else:
+            errors = train_round(swarm, shape, data, config)
+        if test_data is not None:
+            errors, _ = batched.errors(
+                shape,
+                swarm.weights,
+                swarm.steepness,
+                test_data.inputs,
+                test_data.outputs,
+                config.chunk_agents,
+            )
+        swarm.errors = errors.copy()
+        if config.strategy == "average":
+            strategies.average(swarm, counts, swarm.round)
+        elif config.strategy == "evolve":
+            strategies.evolve(swarm, swarm.errors, swarm.round, config.evolve)
+        finite = errors[np.isfinite(errors)]
+        record = RoundRecord(
+            round=swarm.round + 1,
+            strategy=config.strategy,
+            epochs=config.epochs_per_round,
+            best_error=float(finite.min()) if finite.size else float("nan"),
+            median_error=float(np.median(finite)) if finite.size else float("nan"),
+            worst_error=float(finite.max()) if finite.size else float("nan"),
+            best_agent=swarm.best_agent(),
+            spread=spread(swarm.weights),
+            seconds=0.0,
+        )
+        if test_data is not None:
+            record.ensemble_error, record.ensemble_bit_fail = ensemble_error(
+                swarm, shape, test_data
+            )
+        record.seconds = time.perf_counter() - start
+        swarm.round += 1
+        swarm.history.append(record.to_dict())
+        records.append(record)
+        if on_round is not None:
+            on_round(record)
+    return records
+
+
+def _pso_round(
+    swarm: Swarm, shape: batched.Shape, data: TrainingData, config: RunConfig
+) -> np.ndarray:
+    """``epochs_per_round`` PSO iterations (forward passes only); current errors."""
+    for iteration in range(config.epochs_per_round):
+        errors, _ = batched.errors(
+            shape, swarm.weights, swarm.steepness, data.inputs, data.outputs, config.chunk_agents
+        )
+        strategies.pso_step(swarm, errors, swarm.round, iteration, config.pso)
+    swarm.events.add(swarm.round, "pso", np.arange(swarm.agents), value=config.epochs_per_round)
+    errors, _ = batched.errors(
+        shape, swarm.weights, swarm.steepness, data.inputs, data.outputs, config.chunk_agents
+    )
+    return errors
