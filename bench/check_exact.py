@@ -9,7 +9,7 @@
    another copy of the backend (``--reference-backend old_numpy_backend.py``)
    or saved earlier (``--save FILE`` before a change, ``--compare FILE`` after).
 (The activation functions' in-place code is checked against FANN's formulas
-bit for bit by ``tests/core/test_activations.py``.)
+bit for bit by ``tests/test_activations.py``.)
 
 Run: ``PYTHONPATH=. .venv/bin/python bench/check_exact.py [--reference-backend F]``
 """

@@ -120,7 +120,7 @@ _F001, _F099, _F098 = (float(np.float32(x)) for x in (0.01, 0.99, 0.98))
 #
 # Each function is written as in-place ufunc steps into the caller's arrays, in
 # FANN's order of operations (every step's rounding is the one the plain
-# formula in the comment makes; tests/core/test_activations.py holds the plain
+# formula in the comment makes; tests/test_activations.py holds the plain
 # formulas and checks these against them bit for bit). ``t`` and ``out`` must
 # not overlap; ``s`` broadcasts against ``out``; scratch is an array of out's
 # shape and dtype (allocated when not given).

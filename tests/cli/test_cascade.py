@@ -3,7 +3,7 @@
 Each test names what it guards against. The data set is small (40 patterns, 4
 inputs) and the phases are short, so growing a few neurons takes well under a
 second; the algorithm itself is checked against libfann in
-tests/test_differential_cascade.py.
+tests/differential/test_cascade.py.
 """
 
 from __future__ import annotations

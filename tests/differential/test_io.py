@@ -19,7 +19,7 @@ import pytest
 
 pytestmark = pytest.mark.libfann
 
-XOR = Path(__file__).resolve().parent.parent / "datasets" / "xor.data"
+XOR = Path(__file__).resolve().parents[2] / "datasets" / "xor.data"
 RTOL, ATOL = 1e-9, 1e-12
 # libfann keeps stored scaling parameters (and casts the values it scales) in C floats
 SCALED_RTOL = 1e-6

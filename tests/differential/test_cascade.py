@@ -34,7 +34,7 @@ import pytest
 
 pytestmark = pytest.mark.libfann
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT / "datasets"
 XOR = DATASETS / "xor.data"
 RPROP, QUICKPROP, SARPROP = 2, 3, 4

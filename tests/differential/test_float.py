@@ -25,7 +25,7 @@ from fannctl.train import train_epoch
 
 pytestmark = pytest.mark.libfann  # libfann-dev brings the float build with the double one
 
-DATASETS = Path(__file__).resolve().parent.parent / "datasets"
+DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 INCREMENTAL, BATCH, RPROP, QUICKPROP = 0, 1, 2, 3
 SIGMOID_SYMMETRIC = 5
 EPOCHS = 30

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.libfann
 EPOCHS = 25
 MSE_RTOL = 1e-6  # libfann sums the squared errors in a C float
 WEIGHT_RTOL, WEIGHT_ATOL = 1e-6, 1e-9
-XOR = Path(__file__).resolve().parent.parent / "datasets" / "xor.data"
+XOR = Path(__file__).resolve().parents[2] / "datasets" / "xor.data"
 INCREMENTAL, BATCH, RPROP, QUICKPROP, SARPROP = range(5)
 ALGORITHMS = {
     "incremental": INCREMENTAL,
