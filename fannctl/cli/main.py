@@ -10,7 +10,7 @@ import typer
 from typer._click import exceptions as click
 from typer.core import TyperGroup
 
-from fannctl.cli import cascade, convert, create, data, health, info, options, run, train
+from fannctl.cli import cascade, convert, create, data, health, info, options, run, swarm, train
 
 
 class FannctlGroup(TyperGroup):
@@ -114,6 +114,7 @@ app = typer.Typer(
 
 for module in (create, train, run, cascade, convert, info, health, data):
     module.register(app)
+swarm.register(app)  # the swarm sub-app: spawn, run, export
 
 
 def _version(value: bool) -> None:
