@@ -197,7 +197,7 @@ def _byte_chunks(path: PathLike) -> Iterator[bytes]:
     """The source's bytes, each piece what one read returned (a pipe: what has arrived)."""
     if os.fspath(path) == "-":
         source = sys.stdin.buffer
-        read = getattr(source, "read1", source.read)
+        read = source.read1 if hasattr(source, "read1") else source.read
         yield from _reads(read, "<stdin>")
         return
     name = os.fspath(path)

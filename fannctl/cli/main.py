@@ -54,7 +54,7 @@ class FannctlGroup(TyperGroup):
 
 def _usage_line(error) -> str:
     """A usage error as one line, with a pointer to the command's --help."""
-    message = " ".join(error.format_message().split())
+    message = " ".join(error.format_message().split()).rstrip(".")
     command = error.ctx.command_path if error.ctx is not None else "fannctl"
     return f"fannctl: error: {message} (see '{command} --help')"
 
@@ -140,8 +140,8 @@ def _root(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point (also for ``python -m fannctl``)."""
+    app(prog_name="fannctl")
 
 
 if __name__ == "__main__":
