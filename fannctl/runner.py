@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fannctl.backends import default_backend
 from fannctl.backends.base import Backend
 from fannctl.data import TrainingData, check_fits, descale_outputs, scale_data, scale_inputs
 from fannctl.errors import ShapeError
@@ -14,9 +15,7 @@ from fannctl.network import Network
 def _backend(backend: Backend | None) -> Backend:
     if backend is not None:
         return backend
-    from fannctl import devices
-
-    return devices.resolve("numpy")
+    return default_backend()
 
 
 def run(net: Network, inputs: np.ndarray, *, backend: Backend | None = None) -> np.ndarray:

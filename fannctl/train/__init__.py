@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fannctl import activations, fann_error
+from fannctl import activations, backends, fann_error
 from fannctl.backends.base import Backend
 from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import ParameterError
@@ -82,10 +82,8 @@ class TrainResult:
 
 
 def default_backend() -> Backend:
-    """The library's default backend (numpy), chosen where every backend is."""
-    from fannctl import devices
-
-    return devices.resolve("numpy")
+    """The library's default backend (numpy; ``backends.default_backend``)."""
+    return backends.default_backend()
 
 
 def check_trainable(net: Network) -> None:
