@@ -30,9 +30,12 @@ demo: install
 	$(FANNCTL) info $(DEMO)/xor.h5
 
 # Debian packages the differential tests use (run as root; CI does).
+# libfann-dev: the differential tests' reference. pocl-opencl-icd: Debian's PoCL
+# 3.1 (LLVM 15), an OpenCL CPU device that compiles for current CPUs where the
+# PoCL 3.0 inside the pyopencl wheel does not (fannctl prefers the newer PoCL).
 deps:
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libfann-dev
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libfann-dev pocl-opencl-icd
 
 test: install
 	$(PY) -m pytest -q

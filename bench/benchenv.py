@@ -73,11 +73,11 @@ def opencl_summary() -> str:
     try:
         from fannctl import devices
 
-        found = devices.opencl_devices()
+        found = devices.all_devices()
     except Exception as exc:  # a benchmark header must not fail on a broken driver
         return f"unavailable ({exc})"
     if not found:
-        return f"none ({devices.why_no_opencl()})"
+        return f"none ({devices.registry.why_none()})"
     return "; ".join(f"cl:{d.index} {d.name} ({d.platform})" for d in found)
 
 

@@ -140,9 +140,9 @@ def main() -> None:
     kind, index = devices.parse(args.device)
     if kind != "cl":
         raise SystemExit("--device takes cl or cl:N")
-    backend = devices.opencl_chain(index)[0]
+    backend = devices.chain(index)[0]
     if backend.name == "numpy":
-        raise SystemExit(f"no OpenCL device: {devices.why_no_opencl()}")
+        raise SystemExit(f"no OpenCL device: {devices.registry.why_none()}")
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)

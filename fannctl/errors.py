@@ -29,3 +29,8 @@ class DeviceError(FannctlError):
     """A compute device failed (build, run or self-test)."""
 
     exit_code = 1
+
+
+class DeviceUnusable(DeviceError):
+    """A device that fails the same way every time (its kernels do not build,
+    or it computes wrong results): remembered across processes, not retried."""

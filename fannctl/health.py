@@ -7,9 +7,16 @@ it, float64), checks the numpy reference against values computed here in
 plain Python, reports library versions, builds the kernels, and optionally
 checks network files (readable, schema version, finite weights).
 
-Status: ``healthy`` (exit 0) when all of that passes; ``degraded`` (exit 1)
-when something failed but a backend still computes; ``broken`` (exit 2)
-when nothing can compute.
+Status: ``healthy`` (exit 0) when numpy computes right and at least one
+OpenCL device of each kind asked for (``kinds``; by default any kind)
+passes; a device that fails is then listed as unusable, with its cause and
+remedy in one line, not counted as a fault of the installation. Devices the
+user excluded (``FANNCTL_DEVICE_EXCLUDE``, the config file) are listed and
+never tested. ``degraded`` (exit 1) when no OpenCL device (of a kind asked
+for) works, or the kernels, a library or a network file are missing or bad,
+or, with ``strict``, when any device that is not excluded fails.
+``broken`` (exit 2) when nothing can compute. Every test refreshes the
+device's remembered verdict (``fannctl.devices.verdicts``).
 """
 
 from __future__ import annotations
@@ -73,20 +80,33 @@ def numpy_self_test() -> str:
     return "forward matches the closed form"
 
 
-def device_self_test(index: int) -> dict:
-    """Build the kernels on OpenCL device ``index`` and run its self-test per dtype."""
+def device_self_test(info) -> dict:
+    """Build the kernels on one OpenCL device and run its self-test per dtype;
+    a failure gets its cause and remedy, and the verdict is remembered."""
     from fannctl import devices
+    from fannctl.devices import registry, verdicts
 
-    backend = devices.opencl_backend(index)
-    entry = backend.info.describe()
-    results = {}
+    backend = devices.registry.backend(info)
+    entry = info.describe()
+    results, failure = {}, None
     for dtype in ("float32", "float64"):
         if not backend.supports(dtype):
             results[dtype] = "unsupported"
             continue
-        ok, detail, _ = _timed(lambda dt=dtype: backend.program(np.dtype(dt)) and None)
-        results[dtype] = "pass" if ok else detail
+        try:
+            backend.program(np.dtype(dtype))
+            results[dtype] = "pass"
+        except DeviceError as exc:
+            results[dtype] = registry.first_line(exc)
+            failure = failure or str(exc)
     entry["self_test"] = results
+    if failure is None:
+        entry["status"] = "usable"
+        verdicts.forget(info)
+    else:
+        cause, remedy = verdicts.diagnose(info, failure)
+        entry.update(status="unusable", cause=cause, remedy=remedy, log=failure)
+        verdicts.store(info, False, cause, remedy)
     return entry
 
 
@@ -137,9 +157,19 @@ def check_network_file(path: str) -> dict:
     return entry
 
 
-def check(network_files: list[str] | tuple[str, ...] = ()) -> dict:
-    """Run every health check; return the report (see the module docstring)."""
+def check(
+    network_files: list[str] | tuple[str, ...] = (),
+    *,
+    kinds: list[str] | tuple[str, ...] = (),
+    strict: bool = False,
+) -> dict:
+    """Run every health check; return the report (see the module docstring).
+
+    ``kinds``: OpenCL device types that must each have a working device
+    (``cpu``, ``gpu``, ``accelerator``); empty: any one device will do.
+    """
     from fannctl import devices
+    from fannctl.devices import registry
 
     started = time.perf_counter()
     report: dict = {"versions": versions()}
@@ -151,37 +181,45 @@ def check(network_files: list[str] | tuple[str, ...] = ()) -> dict:
             "name": "numpy reference",
             "type": "cpu",
             "double": True,
+            "status": "usable" if ok else "unusable",
             "self_test": {"float32": "pass" if ok else detail, "float64": "pass" if ok else detail},
             "seconds": round(seconds, 4),
         }
     ]
-    computes = ok
     if not ok:
         problems.append(f"numpy self-test failed: {detail}")
     report["kernels"] = check_kernels()
     if not report["kernels"]["ok"]:
         problems.append(f"kernels: {report['kernels']['detail']}")
-    infos = devices.opencl_devices()
-    report["opencl"] = {"available": bool(infos), "detail": devices.why_no_opencl() or "ok"}
+    infos = devices.all_devices()
+    report["opencl"] = {"available": bool(infos), "detail": registry.why_none() or "ok"}
     if not infos:
         problems.append(f"OpenCL: {report['opencl']['detail']}")
     for info in infos:
         t0 = time.perf_counter()
-        entry = device_self_test(info.index)
+        if registry.excluded(info):
+            entry = info.describe()
+            entry.update(status="excluded", self_test={})
+        else:
+            entry = device_self_test(info)
         entry["seconds"] = round(time.perf_counter() - t0, 4)
-        passed = all(v in ("pass", "unsupported") for v in entry["self_test"].values())
-        computes = computes or passed
-        if not passed:
-            failures = [
-                f"{k}: {v}"
-                for k, v in entry["self_test"].items()
-                if v not in ("pass", "unsupported")
-            ]
-            problems.append(f"cl:{info.index} self-test failed ({'; '.join(failures)})")
         entries.append(entry)
-    report["kernels"]["built_on"] = [
-        entry["device"] for entry in entries[1:] if entry["self_test"].get("float32") == "pass"
+    tested = [e for e in entries[1:] if e["status"] != "excluded"]
+    working = [e for e in tested if e["status"] == "usable"]
+    unusable = [e for e in tested if e["status"] == "unusable"]
+    report["unusable"] = [
+        {"device": e["device"], "index": e["index"], "cause": e["cause"], "remedy": e["remedy"]}
+        for e in unusable
     ]
+    wanted = [kind.strip().lower() for kind in kinds if kind.strip()]
+    for kind in wanted:
+        if not any(e["type"] == kind for e in working):
+            problems.append(f"no working OpenCL {kind} device")
+    if not wanted and tested and not working:
+        problems.append("no OpenCL device works (see the unusable devices)")
+    if strict:
+        problems += [f"{e['device']} is unusable: {e['cause']}" for e in unusable]
+    report["kernels"]["built_on"] = [e["device"] for e in working]
     report["devices"] = entries
     report["networks"] = [check_network_file(path) for path in network_files]
     for entry in report["networks"]:
@@ -190,9 +228,10 @@ def check(network_files: list[str] | tuple[str, ...] = ()) -> dict:
             # FormatError messages already start with the file name.
             prefix = "" if detail.startswith(str(entry["path"])) else f"{entry['path']}: "
             problems.append(f"{prefix}{detail}")
-    for name in ("numpy", "numexpr", "h5py", "pyopencl"):
+    for name in ("numpy", "h5py", "pyopencl"):
         if report["versions"].get(name) is None:
             problems.append(f"{name} is not installed")
+    computes = ok or bool(working)
     status = BROKEN if not computes else (DEGRADED if problems else HEALTHY)
     report.update(
         status=status,

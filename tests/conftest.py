@@ -19,6 +19,12 @@ import pytest
 # threaded one, and the single-threaded 'basic' one the CLI picks by default
 # (fannctl.threads); the backend tests run on each device found.
 os.environ.setdefault("POCL_DEVICES", "pthread basic")
+# Compiled kernels and device verdicts go to a folder of the checkout's own
+# (ignored by git), never to the user's ~/.cache; kept between runs so that the
+# suite does not compile everything every time. No user config file applies.
+_ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("FANNCTL_CACHE_DIR", str(_ROOT / ".test-cache"))
+os.environ.setdefault("FANNCTL_CONFIG", str(_ROOT / ".test-cache" / "no-config.ini"))
 
 _TESTS = str(Path(__file__).resolve().parent)
 if _TESTS not in sys.path:  # make ``import libfann`` work however pytest imports us
@@ -70,3 +76,17 @@ def to_libfann(tmp_path: Path, fann_lib: object) -> Callable[..., libfann.LibFan
         return libfann.LibFann.create_from_file(path)
 
     return convert
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Each OpenCL device that failed its self-test, once: the device, cause, remedy."""
+    import opencl_devices
+
+    screening = opencl_devices._SCREENED
+    if screening is None or not screening.failed:
+        return
+    terminalreporter.section("OpenCL devices left out (failed their self-test)")
+    for name, index, cause, remedy in screening.failed:
+        terminalreporter.write_line(f"{name} ({index}): {cause}; {remedy}")
+    if not screening.passed:
+        terminalreporter.write_line("no OpenCL device works: the OpenCL tests were skipped")

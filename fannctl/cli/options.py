@@ -14,17 +14,34 @@ Seed = Annotated[
 ]
 Dtype = Annotated[
     str | None,
-    typer.Option("--dtype", help="float32 (FANN's float build, default) or float64."),
+    typer.Option(
+        "--dtype",
+        metavar="NAME",
+        help="Compute in float32 (FANN's float build) or float64. Default: the network "
+        "file's own (float32 for a new network and for a .net of float32 values).",
+    ),
 ]
 
 
-def _render_fallbacks(value: str | None) -> str | None:
-    """Device fallbacks become one 'fannctl: warning:' line on stderr (not a Python warning)."""
+def _render_fallbacks(ctx: typer.Context, value: str | None) -> str | None:
+    """Device fallbacks become one 'fannctl: warning:' line on stderr (not a Python
+    warning); a first compile of the kernels is announced there too, unless the
+    command runs with --quiet or --json."""
     from fannctl import devices
 
-    devices.fallback_handler = lambda message: print(
-        f"fannctl: warning: {message}", file=sys.stderr, flush=True
+    devices.on_fallback(
+        lambda message: print(f"fannctl: warning: {message}", file=sys.stderr, flush=True)
     )
+
+    def compiling(device: str) -> None:
+        if not (ctx.params.get("quiet") or ctx.params.get("json_out")):
+            print(
+                f"fannctl: compiling the OpenCL kernels for {device} (first use; a few seconds)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    devices.on_compile(compiling)
     return value
 
 
@@ -314,13 +331,31 @@ COMMAND_HELP: dict[tuple[str, str], tuple[str, str]] = {
     ),
 }
 
-_PLACEHOLDERS = {"INTEGER": "N", "FLOAT": "X", "TEXT": "TEXT"}
+SHARED_BY = ("create", "train", "cascade")
+"""Commands whose options take their texts from HELP even where they declare one;
+elsewhere HELP only fills an option declared without help."""
+
+
+def _placeholder(param) -> str:
+    """N for a count, X for a number, else the option's name in capitals (--device DEVICE)."""
+    import typing
+
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    kinds = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    if kinds == [int]:
+        return "N"
+    if kinds == [float]:
+        return "X"
+    longest = max(param.opts, key=len)
+    return longest.lstrip("-").upper()
 
 
 def apply_shared_help(command, name: str | None = None) -> None:
     """Give each option of ``command`` (and of its subcommands) the shared help and
     placeholder above, and a placeholder by type where none is shared."""
     for param in command.params:
+        if getattr(param, "param_type_name", "") == "argument" and param.metavar is None:
+            param.metavar = (param.name or "value").upper()
         if getattr(param, "param_type_name", "") != "option" or not param.opts:
             continue
         shared = next(
@@ -331,8 +366,13 @@ def apply_shared_help(command, name: str | None = None) -> None:
             ),
             None,
         )
-        if shared is not None:
+        if shared is not None and name in SHARED_BY:
             param.metavar, param.help = shared
+        elif shared is not None:
+            param.metavar = param.metavar or shared[0]
+            param.help = param.help or shared[1]
+        elif param.metavar is None and not getattr(param, "is_flag", False):
+            param.metavar = _placeholder(param)
     for sub_name, sub in getattr(command, "commands", {}).items():
         apply_shared_help(sub, sub_name)
 

@@ -10,6 +10,7 @@ training can stop and resume exactly.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,11 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fannctl import activations, backends, fann_error
-from fannctl.backends.base import Backend
+from fannctl.backends.base import Advance, Backend, Chunk
+from fannctl.checkpoint import CheckpointEvery
 from fannctl.data import TrainingData, check_fits, scale_data
-from fannctl.errors import ParameterError
+from fannctl.errors import DeviceError, ParameterError
 from fannctl.network import Network, TrainState
-from fannctl.params import RPROP_VARIANTS, Algorithm, TrainingParams, fann_float
+from fannctl.params import RPROP_VARIANTS, Algorithm, TrainingParams, check_params, fann_float
 from fannctl.train import batch, incremental, quickprop, rprop, sarprop
 
 # The enum's members under their old names here (callers outside train/ import them).
@@ -62,16 +64,30 @@ class Report:
 
 @dataclass
 class TrainConfig:
-    """When to stop and when to report (FANN's train_on_data arguments)."""
+    """When to stop and when to report (FANN's train_on_data arguments).
+
+    fannctl's own: ``start_epoch`` (epochs a resumed run has already done; they
+    count toward ``max_epochs``), ``checkpoint_every`` (when ``train`` calls its
+    ``on_checkpoint``) and ``allow_nan`` (do not stop when the error or the
+    weights stop being finite).
+    """
 
     max_epochs: int = 1000
     desired_error: float = 0.0001
     report_every: int = 100
+    start_epoch: int = 0
+    checkpoint_every: CheckpointEvery = field(default_factory=CheckpointEvery)
+    allow_nan: bool = False
 
 
 @dataclass
 class TrainResult:
-    """How a training run ended."""
+    """How a training run ended.
+
+    ``stopped``: a stop was requested (a signal) and the run ended after an epoch;
+    ``diverged``: why the run stopped on a non-finite error or weights (the
+    network then holds the weights of the last finite epoch).
+    """
 
     epochs: int
     mse: float
@@ -79,6 +95,8 @@ class TrainResult:
     reached: bool
     seconds: float
     history: list[Report] = field(default_factory=list)
+    stopped: bool = False
+    diverged: str | None = None
 
 
 def default_backend() -> Backend:
@@ -87,7 +105,9 @@ def default_backend() -> Backend:
 
 
 def check_trainable(net: Network) -> None:
-    """Refuse what FANN cannot train: THRESHOLD neurons, unknown RPROP variants."""
+    """Refuse what FANN cannot train: THRESHOLD neurons, unknown RPROP variants,
+    parameters that cannot work (NaN or negative rates, see ``check_params``)."""
+    check_params(net.params)
     hidden_and_output = net.activation[net.num_inputs > 0]
     if np.any(hidden_and_output == activations.THRESHOLD):
         raise ParameterError(
@@ -232,6 +252,26 @@ def reached(net: Network, result: EpochResult, desired_error: float) -> bool:
     return fann_error.reached(net, result.mse, result.bit_fail, desired_error)
 
 
+class HostAdvance:
+    """The host's side of the loop: one epoch per call, through ``train_epoch``.
+
+    A device backend's ``start_run`` gives the loop an advance of its own that
+    runs chunks of epochs on the device; the loop is the same either way.
+    """
+
+    def __init__(self, net: Network, data: TrainingData, config: TrainConfig, backend, source):
+        self.net, self.data, self.config = net, data, config
+        self.backend, self.source = backend, source
+
+    def __call__(self, epochs: int) -> Chunk:
+        result = train_epoch(self.net, self.data, backend=self.backend, random_source=self.source)
+        done = reached(self.net, result, self.config.desired_error)
+        return Chunk(1, result.mse, result.bit_fail, done)
+
+    def cap(self) -> int:
+        return 1
+
+
 def train(
     net: Network,
     data: TrainingData,
@@ -242,36 +282,65 @@ def train(
     on_epoch: Callable[[int, EpochResult], None] | None = None,
     test_data: TrainingData | None = None,
     random_source: sarprop.RandomSource | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_checkpoint: Callable[[int, list[Report]], None] | None = None,
 ) -> TrainResult:
-    """Train until the desired error or ``max_epochs`` (``fann_train_on_data``)."""
+    """Train until the desired error or ``max_epochs`` (``fann_train_on_data``).
+
+    Between epochs: ``should_stop()`` ends the run early (``result.stopped``),
+    ``on_checkpoint(epochs_done, reports_so_far)`` is called as
+    ``config.checkpoint_every`` says, and (unless ``config.allow_nan``) a
+    non-finite error or weight ends the run with the last finite weights.
+    """
     check_fits(net, data)
     check_trainable(net)
-    if config.max_epochs < 1 or config.report_every < 0:
-        raise ParameterError(
-            f"--max-epochs must be at least 1 and --report-every at least 0 "
-            f"(got {config.max_epochs} and {config.report_every})"
-        )
+    check_config(config)
     if test_data is not None:
         check_fits(net, test_data, "test data")
     backend = backend or default_backend()
     data = scale_data(net, data.astype(net.dtype))
-    device_run = getattr(backend, "train_run", None)
-    if device_run is not None and on_epoch is None and random_source is None:
-        # A device backend may keep the whole run on the device (None: it declines).
-        result = device_run(net, data, config, on_report=on_report, test_data=test_data)
-        if result is not None:
-            return result
+    host = HostAdvance(net, data, config, backend, random_source)
+    advance: Advance = host
+    start_run = getattr(backend, "start_run", None)
+    hooks = on_checkpoint is not None or config.start_epoch > 0
+    if start_run is not None and on_epoch is None and random_source is None and not hooks:
+        # A device backend keeps the run on the device, in chunks (None: it declines).
+        advance = start_run(net, data, config) or host
+    recover = getattr(backend, "recover", None)
     start = time.perf_counter()
     history: list[Report] = []
     result = EpochResult(0.0, 0)
-    done = False
-    epoch = 0
-    for epoch in range(1, config.max_epochs + 1):
-        result = train_epoch(net, data, backend=backend, random_source=random_source)
-        done = reached(net, result, config.desired_error)
+    done = stopped = False
+    diverged = None
+    epoch = config.start_epoch
+    every = config.report_every
+    last_good = None if config.allow_nan else net.weights.copy()
+    last_checkpoint = start
+    while epoch < config.max_epochs and not done:
+        # the next report point bounds the chunk (epoch 1, every N-th, the last)
+        target = config.max_epochs
+        if every:
+            target = 1 if epoch == 0 else min(target, (epoch // every + 1) * every)
+        if last_good is not None:
+            np.copyto(last_good, net.weights)
+        try:
+            chunk = advance(max(1, min(target - epoch, advance.cap())))
+        except DeviceError as exc:
+            if recover is None:
+                raise
+            # the device failed: go on from the network's state at the last chunk end
+            advance = recover(exc, net, data, config) or host
+            continue
+        result = EpochResult(chunk.mse, chunk.bit_fail)
+        if last_good is not None and not _finite(result, net.weights):
+            diverged = _divergence(epoch + chunk.epochs, result, net.weights)
+            keep_last_finite(net, last_good)
+            break
+        epoch += chunk.epochs
+        done = chunk.reached
         if on_epoch is not None:
             on_epoch(epoch, result)
-        if is_report_point(epoch, config.report_every, config.max_epochs, done):
+        if is_report_point(epoch, every, config.max_epochs, done):
             report = Report(epoch, result.mse, result.bit_fail, time.perf_counter() - start)
             if test_data is not None:
                 from fannctl.runner import test
@@ -282,5 +351,53 @@ def train(
                 on_report(report)
         if done:
             break
+        if should_stop is not None and epoch < config.max_epochs and should_stop():
+            stopped = True
+            break
+        if on_checkpoint is not None and epoch < config.max_epochs:
+            now = time.perf_counter()
+            if config.checkpoint_every.due(epoch, now - last_checkpoint):
+                on_checkpoint(epoch, list(history))
+                last_checkpoint = time.perf_counter()
     seconds = time.perf_counter() - start
-    return TrainResult(epoch, result.mse, result.bit_fail, done, seconds, history)
+    return TrainResult(
+        epoch, result.mse, result.bit_fail, done, seconds, history, stopped, diverged
+    )
+
+
+def check_config(config: TrainConfig) -> None:
+    """ParameterError naming the option for a limit or target that cannot work."""
+    if config.max_epochs < 1:
+        raise ParameterError(f"--max-epochs must be at least 1, got {config.max_epochs}")
+    if config.report_every < 0:
+        raise ParameterError(f"--report-every must be at least 0, got {config.report_every}")
+    if not math.isfinite(config.desired_error):
+        # a negative target is FANN's "never stop early"; NaN would never compare
+        raise ParameterError(f"--desired-error must be a finite number, got {config.desired_error}")
+    if not 0 <= config.start_epoch <= config.max_epochs:
+        raise ParameterError(
+            f"cannot resume at epoch {config.start_epoch} of a run of {config.max_epochs} epochs"
+        )
+
+
+def _finite(result: EpochResult, weights: np.ndarray) -> bool:
+    """Whether an epoch's error and the weights after it are all finite (one sum)."""
+    return math.isfinite(result.mse) and math.isfinite(float(np.sum(weights, dtype=np.float64)))
+
+
+def _divergence(epoch: int, result: EpochResult, weights: np.ndarray) -> str:
+    if not math.isfinite(result.mse):
+        what = f"the error became {result.mse}"
+    else:
+        bad = int(np.count_nonzero(~np.isfinite(weights)))
+        what = f"{bad} weight(s) became NaN or infinite"
+    return (
+        f"training diverged in epoch {epoch}: {what}; kept the weights of epoch {epoch - 1} "
+        "(try a smaller learning rate; --allow-nan keeps going)"
+    )
+
+
+def keep_last_finite(net: Network, last_good: np.ndarray) -> None:
+    """Put back the last finite weights and restart the training arrays from them."""
+    np.copyto(net.weights, last_good)
+    net.state = TrainState(rng_state=net.state.rng_state, sarprop_epoch=net.state.sarprop_epoch)

@@ -138,7 +138,8 @@ def test_cascade_on_the_device_grows_the_same_kind_of_network(cl_index) -> None:
     require_opencl()
     result, net = grow(f"cl:{cl_index}")
     baseline, numpy_net = grow("numpy")
-    assert result.device == f"cl:{cl_index}" and baseline.device == "numpy"
+    uid = devices.all_devices()[cl_index].uid  # provenance names the device's stable name
+    assert result.device == uid and baseline.device == "numpy"
     assert result.neurons_added == baseline.neurons_added == 3
     assert net.layers == numpy_net.layers
     # float32 rounding in another order: the runs drift apart, not far
@@ -155,7 +156,7 @@ def test_auto_keeps_small_pools_on_numpy_without_opencl() -> None:
         "import numpy as np\n"
         "from fannctl import cascade, network\n"
         "from fannctl import devices\n"
-        "devices.CANDIDATE_MIN_EPOCH_SECONDS = 1e9\n"
+        "devices.auto.CANDIDATE_MIN_EPOCH_SECONDS = 1e9\n"
         "from fannctl.data import TrainingData\n"
         "rng = np.random.default_rng(0)\n"
         "x = rng.uniform(-1, 1, (120, 2))\n"
@@ -245,10 +246,10 @@ def test_a_device_lost_mid_run_continues_on_numpy(cl_index, monkeypatch) -> None
 
 def test_the_self_test_comparison_refuses_what_does_not_match() -> None:
     scores, slopes = np.array([1.0, 2.0, np.nan]), np.ones((3, 4))
-    assert devices._agree((scores, slopes), (scores.copy(), slopes.copy()))  # NaN == NaN
-    assert devices._agree((scores * (1 + 1e-5), slopes), (scores, slopes))  # float32 rounding
-    assert not devices._agree((scores[:1], slopes), (scores, slopes))  # would broadcast
-    assert not devices._agree((scores, slopes[:, :1]), (scores, slopes))
-    assert not devices._agree((scores, None), (scores, None))
-    assert not devices._agree((scores, slopes[:2]), (scores, slopes))  # would raise
-    assert not devices._agree((scores, slopes * 1.01), (scores, slopes))
+    assert devices.auto._agree((scores, slopes), (scores.copy(), slopes.copy()))  # NaN == NaN
+    assert devices.auto._agree((scores * (1 + 1e-5), slopes), (scores, slopes))  # float32 rounding
+    assert not devices.auto._agree((scores[:1], slopes), (scores, slopes))  # would broadcast
+    assert not devices.auto._agree((scores, slopes[:, :1]), (scores, slopes))
+    assert not devices.auto._agree((scores, None), (scores, None))
+    assert not devices.auto._agree((scores, slopes[:2]), (scores, slopes))  # would raise
+    assert not devices.auto._agree((scores, slopes * 1.01), (scores, slopes))

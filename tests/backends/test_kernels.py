@@ -12,7 +12,7 @@ from fannctl import devices
 from fannctl.backends.opencl import kernels
 from fannctl.errors import DeviceError
 
-from .conftest import require_opencl
+from .conftest import first_device, require_opencl
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,31 +63,31 @@ def test_load_concatenates_by_name_and_missing_file_is_a_device_error():
 def test_binaries_are_cached_on_disk_and_reused(tmp_path, monkeypatch):
     """The second build in a fresh process state loads the stored binary."""
     require_opencl()
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("FANNCTL_CACHE_DIR", str(tmp_path / "fannctl"))
     monkeypatch.delenv("FANNCTL_NO_CACHE", raising=False)
     devices.reset()
     try:
-        backend = devices.opencl_backend(0)
+        backend = devices.device_backend(first_device())
         first = backend.program(np.float32)
         stored = list((tmp_path / "fannctl").glob("*.bin"))
         assert len(stored) == 1 and stored[0].stat().st_size > 0
         assert not first.from_cache
         devices.reset()
-        again = devices.opencl_backend(0).program(np.float32)
+        again = devices.device_backend(first_device()).program(np.float32)
         assert again.from_cache
         # built once per (context, source, options): the same object comes back
-        assert devices.opencl_backend(0).program(np.float32) is again
+        assert devices.device_backend(first_device()).program(np.float32) is again
     finally:
         devices.reset()
 
 
 def test_no_cache_switch_writes_nothing(tmp_path, monkeypatch):
     require_opencl()
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("FANNCTL_CACHE_DIR", str(tmp_path / "fannctl"))
     monkeypatch.setenv("FANNCTL_NO_CACHE", "1")
     devices.reset()
     try:
-        program = devices.opencl_backend(0).program(np.float32)
+        program = devices.device_backend(first_device()).program(np.float32)
         assert not program.from_cache
         assert not (tmp_path / "fannctl").exists()
     finally:
@@ -97,15 +97,27 @@ def test_no_cache_switch_writes_nothing(tmp_path, monkeypatch):
 def test_stale_cache_file_is_rebuilt(tmp_path, monkeypatch):
     """A corrupt binary in the cache is ignored, not fatal."""
     require_opencl()
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("FANNCTL_CACHE_DIR", str(tmp_path / "fannctl"))
     devices.reset()
     try:
-        devices.opencl_backend(0).program(np.float32)
+        devices.device_backend(first_device()).program(np.float32)
         (stored,) = (tmp_path / "fannctl").glob("*.bin")
         stored.write_bytes(b"garbage")
         devices.reset()
-        program = devices.opencl_backend(0).program(np.float32)
+        program = devices.device_backend(first_device()).program(np.float32)
         assert not program.from_cache
         assert program.kernel("train_epochs").function_name == "train_epochs"
     finally:
         devices.reset()
+
+
+def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
+    """FANNCTL_CACHE_DIR first (the tests use it), then XDG_CACHE_HOME/fannctl."""
+    monkeypatch.delenv("FANNCTL_NO_CACHE", raising=False)
+    monkeypatch.setenv("FANNCTL_CACHE_DIR", str(tmp_path / "given"))
+    assert kernels.cache_dir() == tmp_path / "given"
+    monkeypatch.delenv("FANNCTL_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert kernels.cache_dir() == tmp_path / "xdg" / "fannctl"
+    monkeypatch.setenv("FANNCTL_NO_CACHE", "1")
+    assert kernels.cache_dir() is None

@@ -1,15 +1,18 @@
 """The OpenCL backend: the numpy backend's numbers, computed on an OpenCL device.
 
-It implements the ``Backend`` protocol (``forward``, ``gradient``, plus
-``activate``) and ``train_run``, which keeps a whole training run on the
-device (``opencl_run`` and ``opencl_train``). Kernels come from ``kernels/*.cl`` through
-``backends.kernels``, built once per device and dtype with
-``-DREAL=float|double``; every kernel takes N networks of one shape at once.
+It implements the ``Backend`` protocol (``forward``, ``gradient``,
+``activate``), ``start_run``, which keeps a whole training run on the device
+in chunks of epochs (``run`` and ``train``), and ``train_many``. Kernels come
+from ``kernels/*.cl`` through ``kernels``, built once per device and dtype
+with ``-DREAL=float|double``; every kernel takes N networks of one shape at
+once. A program is checked by the ``verify`` function the caller hands in
+(``fannctl.devices`` passes its self-test) before it is used.
 
 pyopencl is imported lazily, and the device is always picked explicitly
 (never pyopencl's interactive chooser). Every OpenCL failure surfaces as a
-``DeviceError``, which ``backends.select`` turns into a fallback to the next
-device.
+``DeviceError`` (``DeviceUnusable`` when it fails the same way every time:
+a build failure, a wrong self-test), which ``fannctl.devices`` turns into a
+fallback to the next device.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from fannctl.backends.opencl.layout import (
     pack_layout,
     round_up,
 )
-from fannctl.errors import DeviceError
+from fannctl.errors import DeviceError, DeviceUnusable
 from fannctl.network import Network
 
 LOCAL = 64  # work-group width over patterns / connections
@@ -42,7 +45,8 @@ DEVICE_TYPES = {1: "default", 2: "cpu", 4: "gpu", 8: "accelerator", 16: "custom"
 
 @dataclass(frozen=True)
 class DeviceInfo:
-    """One OpenCL device as ``health`` lists it (``cl:index``)."""
+    """One OpenCL device as ``health`` lists it: ``cl:index`` in this listing,
+    ``uid`` its stable name (given by ``fannctl.devices``)."""
 
     index: int
     name: str
@@ -52,16 +56,20 @@ class DeviceInfo:
     double: bool
     driver: str
     device: object  # the pyopencl.Device
+    platform_version: str = ""
+    uid: str = ""
 
     def describe(self) -> dict:
         return {
-            "device": f"cl:{self.index}",
+            "device": self.uid or f"cl:{self.index}",
+            "index": f"cl:{self.index}",
             "name": self.name,
             "type": self.kind,
             "platform": self.platform,
             "memory_bytes": self.memory,
             "double": self.double,
             "driver": self.driver,
+            "platform_version": self.platform_version,
         }
 
 
@@ -99,6 +107,7 @@ def list_devices() -> list[DeviceInfo]:
                     or int(getattr(device, "double_fp_config", 0) or 0) != 0,
                     driver=str(device.driver_version),
                     device=device,
+                    platform_version=str(platform.version).strip(),
                 )
             )
     return found
@@ -123,10 +132,11 @@ def device_errors(where: str):
 class OpenCLBackend:
     """Forward, gradient and whole training runs on one OpenCL device."""
 
-    def __init__(self, info: DeviceInfo) -> None:
+    def __init__(self, info: DeviceInfo, verify=None) -> None:
         self.info = info
-        self.name = f"cl:{info.index}"
-        self.description = f"{info.name} ({info.platform})"
+        self.name = info.uid or f"cl:{info.index}"
+        self.description = f"cl:{info.index}, {info.name} ({info.platform})"
+        self.verify = verify  # verify(backend, dtype): DeviceError when it computes wrong
         self._context = None
         self._queue = None
         self._programs: dict[str, kernels.Program] = {}
@@ -171,15 +181,17 @@ class OpenCLBackend:
         if real == "double":
             options += " -DREAL_IS_DOUBLE"
         source = kernels.load(*kernels.PROGRAM_FILES)
-        program = kernels.build(self.context, self.info.device, source, options)
-        self._programs[dtype.name] = program
         try:
-            from fannctl.backends.opencl.train import self_test
-
-            self_test(self, dtype)
-        except DeviceError:
-            del self._programs[dtype.name]
-            raise
+            program = kernels.build(self.context, self.info.device, source, options)
+        except DeviceError as exc:
+            raise DeviceUnusable(f"{self.name}: {exc}") from None
+        self._programs[dtype.name] = program
+        if self.verify is not None:
+            try:
+                self.verify(self, dtype)  # DeviceUnusable for wrong results
+            except DeviceError:
+                del self._programs[dtype.name]
+                raise
         return program
 
     def kernel(self, dtype: np.dtype, name: str):
@@ -391,11 +403,11 @@ class OpenCLBackend:
         )
 
     # -- whole runs ---------------------------------------------------------------
-    def train_run(self, net, data, config, *, on_report=None, test_data=None):
-        """A whole ``train`` run on this device, or None when this backend cannot do it."""
-        from fannctl.backends.opencl.train import train_run
+    def start_run(self, net, data, config):
+        """A training run kept on this device: an ``advance(n)`` over chunks of epochs."""
+        from fannctl.backends.opencl.train import DeviceAdvance
 
-        return train_run(self, net, data, config, on_report=on_report, test_data=test_data)
+        return DeviceAdvance(self, net, data, config)
 
     def train_many(self, nets, data, config):
         """Train N networks of one shape together (one launch computes all of them)."""

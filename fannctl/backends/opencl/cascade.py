@@ -19,7 +19,7 @@ import numpy as np
 from fannctl import activations
 from fannctl.backends.opencl import kernels
 from fannctl.backends.opencl.backend import OpenCLBackend, device_errors
-from fannctl.errors import DeviceError
+from fannctl.errors import DeviceError, DeviceUnusable
 
 MAX_OUTPUTS = 16
 # every activation but the stepwise sigmoids, which candidate pools rarely hold
@@ -73,13 +73,16 @@ class CandidateKernel:
             import pyopencl as cl
 
             source = kernels.load(*kernels.CANDIDATE_FILES)
-            program = kernels.build(
-                self.backend.context,
-                self.backend.info.device,
-                source,
-                f"-DREAL=float -DOUTPUTS={outputs}",  # no doubles in it
-                kernels.CANDIDATE_KERNELS,
-            )
+            try:
+                program = kernels.build(
+                    self.backend.context,
+                    self.backend.info.device,
+                    source,
+                    f"-DREAL=float -DOUTPUTS={outputs}",  # no doubles in it
+                    kernels.CANDIDATE_KERNELS,
+                )
+            except DeviceError as exc:
+                raise DeviceUnusable(f"{self.backend.name}: {exc}") from None
             kernel = self._kernels[outputs] = cl.Kernel(program.program, "candidate_errors")
         return kernel
 

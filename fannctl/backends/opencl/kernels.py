@@ -7,9 +7,12 @@ the tests' broken-kernel faults). Only this module knows where they are.
 
 A program is built once per (context, source, options) and kept with its
 kernel objects. Binaries are cached on disk under
-``$XDG_CACHE_HOME/fannctl`` (``~/.cache/fannctl``), keyed by the source, the
-options, the device, its driver and pyopencl's version; ``FANNCTL_NO_CACHE=1``
-turns that off. A failed build raises ``DeviceError`` with the full build log.
+``FANNCTL_CACHE_DIR``, else ``$XDG_CACHE_HOME/fannctl`` (``~/.cache/fannctl``),
+keyed by the source, the options, the device, its driver and pyopencl's
+version; ``FANNCTL_NO_CACHE=1`` turns that off. A failed build raises
+``DeviceError`` with the full build log. ``on_compile``, when set, hears of
+each build from source (the CLI says on stderr that kernels are compiling,
+since that takes seconds).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import tempfile
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,12 +89,30 @@ def load(*names: str) -> str:
     return "\n".join(parts)
 
 
+on_compile: Callable[[str], None] | None = None
+"""Called with the device's name before a build from source (not from the cache)."""
+
+
 def cache_dir() -> Path | None:
     """Where built binaries go, or None when ``FANNCTL_NO_CACHE`` is set."""
     if os.environ.get("FANNCTL_NO_CACHE", "").strip() not in ("", "0"):
         return None
+    given = os.environ.get("FANNCTL_CACHE_DIR")
+    if given:
+        return Path(given)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "fannctl"
+
+
+def source_digest() -> str:
+    """A digest of every kernel file (a verdict holds for these sources only)."""
+    digest = hashlib.sha256()
+    try:
+        for path in kernel_files():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    except (OSError, DeviceError):
+        digest.update(b"unreadable")
+    return digest.hexdigest()[:16]
 
 
 @dataclass
@@ -168,6 +190,8 @@ def _build(context, device, source: str, options: str, names: tuple[str, ...]) -
             return Program(prg, from_cache=True)
         except (cl.Error, OSError, ValueError):
             pass  # a stale or unreadable binary: build from source instead
+    if on_compile is not None:
+        on_compile(device.name.strip())
     prg = cl._cl._Program(context, source)
     try:
         with warnings.catch_warnings():
