@@ -150,6 +150,11 @@ def _blocks(shape: Shape, weights: np.ndarray, plan: LayerPlan) -> np.ndarray:
     return block
 
 
+def _single_function(plan: LayerPlan) -> bool:
+    """True when every neuron of the layer has the same activation function."""
+    return bool((plan.ids == plan.ids[0]).all())
+
+
 def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out = a @ b`` over the agent axis; inner size 1 as a broadcast multiply
     (as the numpy backend does, so every agent's numbers are the same)."""
@@ -195,9 +200,12 @@ def forward(
                 _matmul(block, hidden[:, plan.rest], out=t)
             s_rows, s_cols = _steepness(steepness, plan)
             activations.scale_and_clamp(t, s_rows, out=t)
-            activations.value(
-                plan.ids, t.transpose(0, 2, 1), out=hidden[:, plan.rows].transpose(0, 2, 1)
-            )
+            if _single_function(plan):  # contiguous rows: no strided loops
+                activations.value_into(int(plan.ids[0]), t, hidden[:, plan.rows])
+            else:
+                activations.value(
+                    plan.ids, t.transpose(0, 2, 1), out=hidden[:, plan.rows].transpose(0, 2, 1)
+                )
             sums.append(t)
             steeps.append((s_rows, s_cols))
     return hidden, sums, steeps
@@ -261,14 +269,24 @@ def gradient(
         plan = plans[pos]
         delta = np.empty((n, plan.size, patterns), dtype=weights.dtype)
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            activations.derivative(
-                plan.ids,
-                steeps[pos][1],
-                hidden[:, plan.rows].transpose(0, 2, 1),
-                sums[pos].transpose(0, 2, 1),
-                out=delta.transpose(0, 2, 1),
-                scratch=np.empty_like(delta).transpose(0, 2, 1),
-            )
+            if _single_function(plan):
+                activations.derivative_into(
+                    int(plan.ids[0]),
+                    steeps[pos][0],
+                    hidden[:, plan.rows],
+                    sums[pos],
+                    delta,
+                    np.empty_like(delta),
+                )
+            else:
+                activations.derivative(
+                    plan.ids,
+                    steeps[pos][1],
+                    hidden[:, plan.rows].transpose(0, 2, 1),
+                    sums[pos].transpose(0, 2, 1),
+                    out=delta.transpose(0, 2, 1),
+                    scratch=np.empty_like(delta).transpose(0, 2, 1),
+                )
             np.multiply(delta, factor, out=delta)
         _add_slopes(plan, slopes, delta, inputs, hidden, ones)
         if pos == 0:
