@@ -94,6 +94,7 @@ class CreateRequest:
     seed: int | None = None
     dtype: str | None = None  # None: float32, FANN's float build
     command: str | None = None  # recorded in the provenance (the CLI gives its command line)
+    force: bool = False  # replace an existing file (without it, refuse)
 
 
 @dataclass
@@ -118,10 +119,15 @@ class CreateOutcome:
 
 def create_network(request: CreateRequest) -> CreateOutcome:
     """Create a network as ``fannctl create`` does and save it (atomically)."""
-    from fannctl import io, provenance
+    from fannctl import io, lock, provenance
     from fannctl.network import build
 
     io.check_network_target(request.output)
+    if not request.force and os.path.exists(request.output):
+        raise ParameterError(
+            f"{os.fspath(request.output)}: exists (a trained network, perhaps); "
+            "use --force to replace it"
+        )
     if request.shortcut and request.connection_rate < 1:
         raise ParameterError("--shortcut and --connection-rate cannot be combined")
     if request.init not in INITS:
@@ -149,7 +155,8 @@ def create_network(request: CreateRequest) -> CreateOutcome:
     init_data = None if request.init_data is None else os.fspath(request.init_data)
     command = request.command or _command("create_network")
     provenance.record(net, command, init_data, seed=request.seed)
-    io.save_network(net, request.output)
+    with lock.writer_lock(request.output, command):
+        io.save_network(net, request.output)
     return CreateOutcome(os.fspath(request.output), net)
 
 
@@ -229,6 +236,9 @@ class TrainRequest:
     dtype: str | None = None  # None: the file's own
     device: str | None = "numpy"
     command: str | None = None
+    checkpoint_every: str | None = None  # save as it goes: N epochs or a time (30s, 5m)
+    resume: bool = False  # continue the interrupted run the target file holds
+    allow_nan: bool = False  # keep training (and save) when weights become NaN or Inf
 
 
 @dataclass
@@ -244,6 +254,9 @@ class TrainOutcome:
     seconds: float
     device: str
     history: list[Report] = field(default_factory=list)  # one per report point
+    stopped: bool = False  # a stop request ended the run; the file holds a checkpoint
+    diverged: str | None = None  # why a run stopped on NaN/Inf (last finite weights saved)
+    lock_note: str | None = None  # a stale lock of a dead run was taken over
 
     def to_dict(self) -> dict[str, object]:
         """The document ``fannctl train --json`` prints."""
@@ -259,43 +272,109 @@ class TrainOutcome:
 
 
 def train_file(
-    request: TrainRequest, *, on_report: Callable[[Report], None] | None = None
+    request: TrainRequest,
+    *,
+    on_report: Callable[[Report], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TrainOutcome:
-    """Train a network file as ``fannctl train`` does; ``on_report`` gets each report point."""
+    """Train a network file as ``fannctl train`` does; ``on_report`` gets each report point.
+
+    The target file is locked for the whole run (``fannctl.lock``). When
+    ``should_stop()`` turns true (a signal, see ``checkpoint.stop_on_signals``)
+    the run ends after its epoch and the target holds a checkpoint that
+    ``resume=True`` continues (``outcome.stopped``).
+    """
+    from fannctl import checkpoint, lock
+
+    target = request.output or request.network
+    command = request.command or _command("train_file")
+    every = checkpoint.parse_every(request.checkpoint_every)
+    if (every or request.resume) and _network_format(target) != "hdf5":
+        raise ParameterError(
+            f"{os.fspath(target)}: --checkpoint-every and --resume need an HDF5 file "
+            "(.h5): a .net file keeps no training state"
+        )
+    with lock.writer_lock(target, command) as held:
+        outcome = _train_locked(request, target, command, every, on_report, should_stop)
+    outcome.lock_note = held.taken_over
+    return outcome
+
+
+def _network_format(path: PathLike) -> str:
+    from fannctl import io
+
+    return io.network_format(path)
+
+
+def _train_locked(request, target, command, every, on_report, should_stop) -> TrainOutcome:
+    from fannctl import checkpoint, devices, provenance
     from fannctl import data as data_mod
-    from fannctl import devices, provenance
     from fannctl import train as train_mod
     from fannctl.params import ALGORITHMS
 
-    net, previous = _open_for_training(
-        request.network, request.output, request.dtype, request.overrides
-    )
+    record = None
+    if request.resume:
+        net, previous = _open_for_training(target, None, request.dtype, request.overrides)
+        record = checkpoint.resume_from(net, os.fspath(target), request.max_epochs)
+    else:
+        net, previous = _open_for_training(
+            request.network, request.output, request.dtype, request.overrides
+        )
     train_mod.start_fresh_if_changed(net, previous)
     data, test_data = _load_sets(net, request.data, request.test_data, request.output_columns)
-    if request.scale_inputs or request.scale_outputs:
-        data_mod.set_scaling_params(net, data, request.scale_inputs, request.scale_outputs)
-    train_mod.seed_generator(net, request.seed)
+    if record is None:
+        if request.scale_inputs or request.scale_outputs:
+            data_mod.set_scaling_params(net, data, request.scale_inputs, request.scale_outputs)
+        train_mod.seed_generator(net, request.seed)
     train_mod.check_trainable(net)
-    config = train_mod.TrainConfig(request.max_epochs, request.desired_error, request.report_every)
-    offset = provenance.total_epochs(net)
+    config = train_mod.TrainConfig(
+        request.max_epochs,
+        request.desired_error,
+        request.report_every,
+        start_epoch=record.epochs_done if record else 0,
+        checkpoint_every=every,
+        allow_nan=request.allow_nan,
+    )
+    train_mod.check_config(config)
+    offset = record.offset if record else provenance.total_epochs(net)
     backend = devices.resolve(request.device)
-    result = train_mod.train(
-        net, data, config, backend=backend, on_report=on_report, test_data=test_data
-    )
-    provenance.add_history(
-        net, result.history, ALGORITHMS[net.params.training_algorithm], offset, backend.name
-    )
-    target = request.output or request.network
-    _record_and_save(
+    algorithm = ALGORITHMS[net.params.training_algorithm]
+    saver = checkpoint.Checkpointer(
         net,
-        request.command or _command("train_file"),
-        request.data,
         target,
-        request.seed,
-        epochs=result.epochs,
-        epochs_total=offset + result.epochs,
+        max_epochs=request.max_epochs,
+        offset=offset,
+        command=command,
+        algorithm=algorithm,
         device=backend.name,
     )
+    if every:
+        saver(config.start_epoch, [])  # the run's start: --resume works from here on
+    result = train_mod.train(
+        net,
+        data,
+        config,
+        backend=backend,
+        on_report=on_report,
+        test_data=test_data,
+        should_stop=should_stop,
+        on_checkpoint=saver if every else None,
+    )
+    if result.stopped and _network_format(target) == "hdf5":
+        saver(result.epochs, result.history, reason="interrupted")
+    else:
+        net.state.run = None
+        provenance.add_history(net, result.history, algorithm, offset, backend.name)
+        _record_and_save(
+            net,
+            command,
+            request.data,
+            target,
+            request.seed,
+            epochs=result.epochs - config.start_epoch,
+            epochs_total=offset + result.epochs,
+            device=backend.name,
+        )
     return TrainOutcome(
         os.fspath(target),
         net,
@@ -306,6 +385,8 @@ def train_file(
         result.seconds,
         backend.name,
         result.history,
+        stopped=result.stopped,
+        diverged=result.diverged,
     )
 
 

@@ -18,6 +18,8 @@ sources listed explicitly.
 from __future__ import annotations
 
 import itertools
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -241,9 +243,12 @@ def create(
     """Build a standard, sparse or shortcut network as FANN does, weights in +-0.1."""
     if len(layers) < 2 or any(int(n) < 1 for n in layers):
         raise ParameterError(f"--layers needs at least two positive sizes, got {layers}")
-    if not connection_rate > 0:
-        raise ParameterError(f"connection rate must be > 0, got {connection_rate}")
+    if not 0 < connection_rate <= 1:
+        raise ParameterError(
+            f"--connection-rate must be above 0 and at most 1, got {connection_rate}"
+        )
     layers = [int(n) for n in layers]
+    check_fits_in_memory(layers, shortcut, connection_rate, dtype)
     if uniform is None:
         uniform = numpy_uniform(rng if rng is not None else np.random.default_rng())
     rate = min(float(connection_rate), 1.0)
@@ -295,6 +300,83 @@ def create(
         sources=np.asarray(sources, dtype=np.int64),
         weights=np.asarray(weights, dtype=dt),
     )
+
+
+def parse_layer_sizes(text: str) -> list[int]:
+    """``--layers``: sizes separated by commas or blanks ("2,3,1", "2 3 1"), each >= 1.
+
+    An empty size ("2,,1") or a zero, negative or fractional one is an error,
+    not something to skip or read as another number.
+    """
+    fields = re.split(r"\s*,\s*|\s+", text.strip())
+    sizes = []
+    for position, field_text in enumerate(fields, start=1):
+        if not field_text:
+            raise ParameterError(f"--layers {text!r}: layer {position} is empty")
+        if not re.fullmatch(r"[+-]?[0-9]+", field_text):
+            raise ParameterError(
+                f"--layers {text!r}: layer {position} size {field_text!r} is not a whole number"
+            )
+        size = int(field_text)
+        if size < 1:
+            raise ParameterError(
+                f"--layers {text!r}: layer {position} has {size} neurons; every layer needs "
+                "at least 1"
+            )
+        sizes.append(size)
+    if len(sizes) < 2:
+        raise ParameterError(f"--layers {text!r}: a network needs at least 2 layers (2,3,1)")
+    return sizes
+
+
+def connection_count(layers: list[int], shortcut: bool = False, rate: float = 1.0) -> int:
+    """How many connections FANN gives such a network (bias connections included)."""
+    total = 0
+    for index in range(1, len(layers)):
+        if shortcut:
+            total += (sum(layers[:index]) + 1) * layers[index]
+        elif rate >= 1:
+            total += (layers[index - 1] + 1) * layers[index]
+        else:
+            n_in, n_out = layers[index - 1], layers[index]
+            total += max(max(n_in, n_out), int(0.5 + rate * n_in * n_out)) + n_out
+    return total
+
+
+def available_memory() -> int | None:
+    """Bytes of memory a new allocation can get now (Linux MemAvailable), if known."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+# Bytes per connection while creating and training: the weight and its source,
+# the four training arrays, and creation's Python lists (a float and an int each).
+BYTES_PER_CONNECTION = {"float32": 8 + 4 * 5 + 64, "float64": 8 + 8 * 5 + 64}
+
+
+def check_fits_in_memory(
+    layers: list[int], shortcut: bool = False, rate: float = 1.0, dtype: str = "float32"
+) -> None:
+    """ParameterError when a network's weights would not fit in memory, saying how many bytes."""
+    connections = connection_count(layers, shortcut, rate)
+    needed = connections * BYTES_PER_CONNECTION.get(str(dtype), BYTES_PER_CONNECTION["float64"])
+    available = available_memory()
+    if available is not None and needed > available:
+        shape = ",".join(str(n) for n in layers)
+        raise ParameterError(
+            f"--layers {shape}: {connections:,} connections would need about "
+            f"{needed / 1e9:.1f} GB to create and train, but {available / 1e9:.1f} GB "
+            "of memory is available"
+        )
 
 
 def _sparse_layer(

@@ -34,23 +34,25 @@ def create(
     init_data: Annotated[
         str | None, typer.Option("--init-data", help="Data whose input range --init widrow uses.")
     ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Replace OUT if it exists.")] = False,
     seed: options.Seed = None,
     dtype: options.Dtype = None,
     json_out: options.Json = False,
     quiet: options.Quiet = False,
 ) -> None:
-    """Create a network and write it.
+    """Create a network and write it (an existing OUT only with --force).
 
     Example: fannctl create xor.h5 --layers 2,3,1 --hidden-activation sigmoid_symmetric
     --output-activation sigmoid_symmetric --seed 1
     """
     with render.user_errors():
         from fannctl import jobs
+        from fannctl.network import parse_layer_sizes
 
         outcome = jobs.create_network(
             jobs.CreateRequest(
                 out,
-                options.parse_int_list(layers, "--layers"),
+                parse_layer_sizes(layers),
                 shortcut=shortcut,
                 connection_rate=connection_rate,
                 hidden_activation=hidden_activation,
@@ -62,6 +64,7 @@ def create(
                 seed=seed,
                 dtype=dtype,
                 command=render.command_line(),
+                force=force,
             )
         )
         summary = outcome.to_dict()

@@ -77,6 +77,25 @@ def train(
     require_convergence: Annotated[
         bool, typer.Option("--require-convergence", help="Exit 1 if the target isn't reached.")
     ] = False,
+    checkpoint_every: Annotated[
+        str | None,
+        typer.Option(
+            "--checkpoint-every",
+            help="Save the run as it goes: every N epochs, or a time (30s, 5m, 1h).",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the interrupted run the file holds (its epochs count "
+            "toward --max-epochs).",
+        ),
+    ] = False,
+    allow_nan: Annotated[
+        bool,
+        typer.Option("--allow-nan", help="Keep training (and save) when weights turn NaN/Inf."),
+    ] = False,
     seed: options.Seed = None,
     dtype: options.Dtype = None,
     device: options.Device = None,
@@ -85,7 +104,9 @@ def train(
 ) -> None:
     """Train a network and save it (atomically replacing NET unless --output).
 
-    Every training parameter defaults to what the network file stores.
+    Every training parameter defaults to what the network file stores. Ctrl-C or
+    SIGTERM ends the run after the current epoch and saves a checkpoint that
+    --resume continues; a second writer of the same file is refused.
 
     Example: fannctl train xor.h5 datasets/xor.data --algorithm rprop
     --desired-error 0.0001 --max-epochs 5000
@@ -128,18 +149,37 @@ def train(
             dtype=dtype,
             device=device,
             command=render.command_line(),
+            checkpoint_every=checkpoint_every,
+            resume=resume,
+            allow_nan=allow_nan,
         )
         progress = None if quiet or not render.is_tty() else render.EpochProgress(max_epochs)
         on_report = None
         if not quiet:
             on_report = progress.report if progress else render.print_report
+        from fannctl import checkpoint
+
         try:
-            outcome = jobs.train_file(request, on_report=on_report)
+            with checkpoint.stop_on_signals() as stop:
+                outcome = jobs.train_file(request, on_report=on_report, should_stop=stop)
         finally:
             if progress:
                 progress.close()
+        if outcome.lock_note:
+            render.say(f"fannctl: note: {outcome.lock_note}", False)
         if json_out:
             render.emit_json(outcome.to_dict())
+        if outcome.diverged:
+            render.say(f"fannctl: error: {outcome.diverged}; saved {outcome.path}", False)
+            raise typer.Exit(1)
+        if outcome.stopped:
+            render.say(
+                f"fannctl: {stop.signal_name} after epoch {outcome.epochs}: saved "
+                f"{outcome.path}; resume with: "
+                f"{checkpoint.resume_hint(render.command_line())}",
+                False,
+            )
+            raise typer.Exit(stop.exit_code)
         if require_convergence and not outcome.reached:
             render.say(f"fannctl: desired error {desired_error} not reached", False)
             raise typer.Exit(1)

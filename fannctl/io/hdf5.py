@@ -17,7 +17,7 @@ from typing import IO, Any
 import numpy as np
 
 from fannctl.errors import FannctlError, FormatError
-from fannctl.io._files import HDF5_MAGIC, PathLike, atomic_write_path, display_name
+from fannctl.io._files import HDF5_MAGIC, PathLike, atomic_write, display_name
 from fannctl.network import DTYPES, Network, Scaling, TrainState, validate
 from fannctl.params import TrainingParams
 
@@ -83,7 +83,13 @@ def write_hdf5(net: Network, path: PathLike | IO[bytes]) -> None:
     if hasattr(path, "write"):
         _write_file(net, path)
         return
-    atomic_write_path(os.fspath(path), lambda tmp: _write_file(net, tmp))  # type: ignore[arg-type]
+    # Built in memory, then written with plain file I/O: the HDF5 library, when a
+    # write fails (a full disk), raises from its close and can then crash the
+    # process; a failed os write is one clean "cannot write" line instead.
+    buffer = io.BytesIO()
+    _write_file(net, buffer)
+    payload = buffer.getbuffer()
+    atomic_write(os.fspath(path), lambda handle: handle.write(payload))  # type: ignore[arg-type]
 
 
 def _write_file(net: Network, target: str | IO[bytes]) -> None:
