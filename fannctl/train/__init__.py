@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fannctl import activations, backends, fann_error
-from fannctl.backends.base import Backend
+from fannctl.backends.base import Advance, Backend, Chunk
 from fannctl.checkpoint import CheckpointEvery
 from fannctl.data import TrainingData, check_fits, scale_data
-from fannctl.errors import ParameterError
+from fannctl.errors import DeviceError, ParameterError
 from fannctl.network import Network, TrainState
 from fannctl.params import RPROP_VARIANTS, Algorithm, TrainingParams, check_params, fann_float
 from fannctl.train import batch, incremental, quickprop, rprop, sarprop
@@ -252,6 +252,26 @@ def reached(net: Network, result: EpochResult, desired_error: float) -> bool:
     return fann_error.reached(net, result.mse, result.bit_fail, desired_error)
 
 
+class HostAdvance:
+    """The host's side of the loop: one epoch per call, through ``train_epoch``.
+
+    A device backend's ``start_run`` gives the loop an advance of its own that
+    runs chunks of epochs on the device; the loop is the same either way.
+    """
+
+    def __init__(self, net: Network, data: TrainingData, config: TrainConfig, backend, source):
+        self.net, self.data, self.config = net, data, config
+        self.backend, self.source = backend, source
+
+    def __call__(self, epochs: int) -> Chunk:
+        result = train_epoch(self.net, self.data, backend=self.backend, random_source=self.source)
+        done = reached(self.net, result, self.config.desired_error)
+        return Chunk(1, result.mse, result.bit_fail, done)
+
+    def cap(self) -> int:
+        return 1
+
+
 def train(
     net: Network,
     data: TrainingData,
@@ -279,34 +299,48 @@ def train(
         check_fits(net, test_data, "test data")
     backend = backend or default_backend()
     data = scale_data(net, data.astype(net.dtype))
-    device_run = getattr(backend, "train_run", None)
-    hooks = on_checkpoint is not None or should_stop is not None or config.start_epoch > 0
-    if device_run is not None and on_epoch is None and random_source is None and not hooks:
-        # A device backend may keep the whole run on the device (None: it declines).
-        result = device_run(net, data, config, on_report=on_report, test_data=test_data)
-        if result is not None:
-            return result
+    host = HostAdvance(net, data, config, backend, random_source)
+    advance: Advance = host
+    start_run = getattr(backend, "start_run", None)
+    hooks = on_checkpoint is not None or config.start_epoch > 0
+    if start_run is not None and on_epoch is None and random_source is None and not hooks:
+        # A device backend keeps the run on the device, in chunks (None: it declines).
+        advance = start_run(net, data, config) or host
+    recover = getattr(backend, "recover", None)
     start = time.perf_counter()
     history: list[Report] = []
     result = EpochResult(0.0, 0)
     done = stopped = False
     diverged = None
     epoch = config.start_epoch
+    every = config.report_every
     last_good = None if config.allow_nan else net.weights.copy()
     last_checkpoint = start
-    for epoch in range(config.start_epoch + 1, config.max_epochs + 1):
+    while epoch < config.max_epochs and not done:
+        # the next report point bounds the chunk (epoch 1, every N-th, the last)
+        target = config.max_epochs
+        if every:
+            target = 1 if epoch == 0 else min(target, (epoch // every + 1) * every)
         if last_good is not None:
             np.copyto(last_good, net.weights)
-        result = train_epoch(net, data, backend=backend, random_source=random_source)
+        try:
+            chunk = advance(max(1, min(target - epoch, advance.cap())))
+        except DeviceError as exc:
+            if recover is None:
+                raise
+            # the device failed: go on from the network's state at the last chunk end
+            advance = recover(exc, net, data, config) or host
+            continue
+        result = EpochResult(chunk.mse, chunk.bit_fail)
         if last_good is not None and not _finite(result, net.weights):
-            diverged = _divergence(epoch, result, net.weights)
+            diverged = _divergence(epoch + chunk.epochs, result, net.weights)
             keep_last_finite(net, last_good)
-            epoch -= 1
             break
-        done = reached(net, result, config.desired_error)
+        epoch += chunk.epochs
+        done = chunk.reached
         if on_epoch is not None:
             on_epoch(epoch, result)
-        if is_report_point(epoch, config.report_every, config.max_epochs, done):
+        if is_report_point(epoch, every, config.max_epochs, done):
             report = Report(epoch, result.mse, result.bit_fail, time.perf_counter() - start)
             if test_data is not None:
                 from fannctl.runner import test
