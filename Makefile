@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 FANNCTL = $(VENV)/bin/fannctl
 DEMO   ?= out
 
-.PHONY: all install demo test test-all lint fmt bench man clean deps
+.PHONY: all install demo test test-all lint fmt bench man install-man clean deps
 
 all: lint test
 
@@ -33,9 +33,10 @@ demo: install
 # libfann-dev: the differential tests' reference. pocl-opencl-icd: Debian's PoCL
 # 3.1 (LLVM 15), an OpenCL CPU device that compiles for current CPUs where the
 # PoCL 3.0 inside the pyopencl wheel does not (fannctl prefers the newer PoCL).
+# groff: the man-page test renders every page with warnings on.
 deps:
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libfann-dev pocl-opencl-icd
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libfann-dev pocl-opencl-icd groff
 
 test: install
 	$(PY) -m pytest -q
@@ -54,8 +55,17 @@ fmt: install
 bench: install
 	$(PY) bench/train_speed.py
 
+# Man pages from the CLI (one per command, sub-commands included); a test fails
+# when man/ is out of date. install-man puts them where `man fannctl-train` looks.
 man: install
 	$(PY) -m fannctl.cli.manpages man/
+
+PREFIX ?= /usr/local
+MANDIR ?= $(PREFIX)/share/man/man1
+
+install-man:
+	install -d $(DESTDIR)$(MANDIR)
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/
 
 clean:
 	rm -rf $(VENV) $(DEMO) build *.egg-info .pytest_cache .ruff_cache

@@ -106,7 +106,7 @@ app = typer.Typer(
     "--output-activation sigmoid_symmetric --seed 1 && "
     "fannctl train xor.h5 datasets/xor.data --algorithm rprop",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -1,46 +1,211 @@
-"""Generate man pages from each command's --help text (``make man``)."""
+"""Man pages generated from the CLI itself (``make man``): one per command, sub-apps included.
+
+Each page is built from the command's click object (its docstring, arguments
+and options with their help, defaults and environment variables), so it says
+what ``--help`` says; sections every page shares (EXIT STATUS, ENVIRONMENT,
+FILES) are written here once. The pages carry no date, so regenerating them
+changes nothing unless the CLI changed (a test compares them with ``man/``).
+
+Usage: ``python -m fannctl.cli.manpages [DIR]`` (default ``man``).
+"""
 
 from __future__ import annotations
 
-import datetime
 import pathlib
+import re
 import sys
 
-from typer.testing import CliRunner
+import typer
 
 from fannctl import __version__
 from fannctl.cli.main import app
 
-COMMANDS = ("create", "train", "run", "cascade", "convert", "info", "health")
+EXIT_STATUS = (
+    ("0", "Success."),
+    (
+        "1",
+        "A failure: a file cannot be read or written (a full disk included), a device "
+        "failed, the desired error was not reached under --require-convergence, or a "
+        "health check degraded.",
+    ),
+    ("2", "A usage error or bad input: an unknown option, a malformed file (the message "
+     "names FILE:LINE), shapes that do not fit; nothing is written."),
+    ("130, 143", "Stopped by Ctrl-C (SIGINT) or SIGTERM; train saves the run first, and "
+     "--resume continues it."),
+)  # fmt: skip
+"""Every command's exit status (``fannctl health`` adds its own meaning of 1 and 2)."""
+
+ENVIRONMENT = {
+    "FANNCTL_DEVICE": "The compute device when --device is not given: auto, numpy, cl or cl:N.",
+    "FANNCTL_DEVICE_EXCLUDE": "OpenCL devices to leave out: comma-separated names or shell "
+    "patterns as fannctl health lists them (pocl-3.0-rc2/*).",
+    "FANNCTL_CONFIG": "The config file (default $XDG_CONFIG_HOME/fannctl/config.ini); its "
+    "[devices] exclude entry leaves devices out too.",
+    "XDG_CONFIG_HOME": "Where the config file lives (default ~/.config).",
+    "FANNCTL_THREADS": "Compute threads, as --threads.",
+    "OPENBLAS_NUM_THREADS": "Compute threads when neither --threads nor FANNCTL_THREADS is "
+    "given (also OMP_NUM_THREADS, MKL_NUM_THREADS, NUMEXPR_NUM_THREADS; fannctl sets "
+    "all four to the thread count, default 1).",
+    "OMP_NUM_THREADS": "As OPENBLAS_NUM_THREADS.",
+    "MKL_NUM_THREADS": "As OPENBLAS_NUM_THREADS.",
+    "NUMEXPR_NUM_THREADS": "As OPENBLAS_NUM_THREADS.",
+    "POCL_DEVICES": "PoCL's device list; when unset, fannctl asks for PoCL's basic CPU "
+    "device with one thread (set it to reach other PoCL drivers).",
+    "POCL_MAX_PTHREAD_COUNT": "PoCL's worker threads (default: the thread count).",
+    "POCL_EXTRA_BUILD_FLAGS": "Build flags PoCL adds to every kernel build; part of the "
+    "kernel cache's key.",
+    "FANNCTL_KERNEL_DIR": "Read the OpenCL kernel sources (.cl) from this directory "
+    "instead of the installed ones.",
+    "FANNCTL_CACHE_DIR": "Where built OpenCL kernels are cached (default $XDG_CACHE_HOME/fannctl).",
+    "XDG_CACHE_HOME": "The cache's parent directory (default ~/.cache).",
+    "FANNCTL_NO_CACHE": "Set (not 0): build the OpenCL kernels every time, cache nothing.",
+    "FANNCTL_DEBUG": "Set: a user error raises with its Python traceback instead of one line.",
+}
+"""Every environment variable fannctl reads (a test checks the source for more)."""
+
+FILES = (
+    ("NET.h5, NET.hdf5", "A fannctl network: weights, parameters, scaling, training state "
+     "and history (HDF5; written atomically)."),
+    ("NET.net", "A FANN network (FANN_FLO_2.1; FANN_FLO_2.0 is read too)."),
+    ("DATA.data, .train, .test", "FANN training data: a 'pairs inputs outputs' header, then "
+     "a line of inputs and a line of outputs per pair; gzip is read too."),
+    ("DATA.csv, .tsv, .npy, .npz, .h5", "Tables and arrays of patterns."),
+    ("$XDG_CACHE_HOME/fannctl/", "Built OpenCL kernels."),
+    ("$XDG_CONFIG_HOME/fannctl/config.ini", "Optional settings ([devices] exclude)."),
+)  # fmt: skip
 
 
-def _escape(line: str) -> str:
-    line = line.replace("\\", "\\\\")
-    return "\\&" + line if line.startswith((".", "'")) else line
+def commands(command=None, path: tuple[str, ...] = ("fannctl",)):
+    """(path, click command) for the root and every command below it, depth first."""
+    command = command if command is not None else typer.main.get_command(app)
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        if not getattr(sub, "hidden", False):
+            yield from commands(sub, (*path, name))
 
 
-def page(command: str | None) -> str:
-    """One man page (troff) whose body is the command's --help output."""
-    args = [command, "--help"] if command else ["--help"]
-    env = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
-    text = CliRunner().invoke(app, args, env=env, prog_name="fannctl").output
-    name = f"fannctl-{command}" if command else "fannctl"
-    date = datetime.date.today().isoformat()
-    body = "\n".join(_escape(line) for line in text.rstrip().splitlines())
-    see_also = ", ".join(f"fannctl-{c}(1)" for c in COMMANDS if c != command)
-    return (
-        f'.TH {name.upper()} 1 "{date}" "fannctl {__version__}" "fannctl manual"\n'
-        f".SH NAME\n{name} \\- FANN-compatible neural networks from the shell\n"
-        f".SH DESCRIPTION\n.nf\n{body}\n.fi\n.SH SEE ALSO\n{see_also}\n"
-    )
+HEADER = '.\\" Generated by make man (fannctl/cli/manpages.py): do not edit.'
+
+
+def page_name(path: tuple[str, ...]) -> str:
+    return "-".join(path)
+
+
+def _dashes(name: str) -> str:
+    return name.replace("-", "\\-")
+
+
+def _roff(text: str) -> str:
+    """Text for a roff line: backslashes escaped, no leading control character,
+    non-ASCII characters as groff's named Unicode escapes."""
+    text = text.replace("\\", "\\e")
+    text = "".join(c if ord(c) < 128 else f"\\[u{ord(c):04X}]" for c in text)
+    return "\\&" + text if text.startswith((".", "'")) else text
+
+
+def _option_words(text: str) -> str:
+    """'-o, --output FILE' with the options bold and the placeholder italic."""
+    parts = []
+    for piece in text.replace(" / ", ", ").split(", "):
+        words = piece.split(" ", 1)
+        flag = "\\fB" + _roff(words[0]).replace("-", "\\-") + "\\fR"
+        if len(words) > 1:
+            flag += " \\fI" + _roff(words[1]).replace("-", "\\-") + "\\fR"
+        parts.append(flag)
+    return ", ".join(parts)
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+
+
+def _help_parts(command) -> tuple[str, list[str], list[str]]:
+    """(one-line summary, description paragraphs, examples) from the docstring."""
+    paragraphs = _paragraphs(command.help or "")
+    summary = paragraphs[0] if paragraphs else ""
+    body, examples = [], []
+    for paragraph in paragraphs[1:]:
+        if paragraph.startswith("Example:"):
+            examples.append(paragraph.removeprefix("Example:").strip())
+        else:
+            body.append(paragraph)
+    return summary, body, examples
+
+
+def page(path: tuple[str, ...], command, siblings: list[str]) -> str:
+    """One man page (troff, man macros)."""
+    name = page_name(path)
+    context = typer._click.Context(command, info_name=" ".join(path))
+    summary, body, examples = _help_parts(command)
+    lines = [
+        f'.TH {name.upper()} 1 "" "fannctl {__version__}" "fannctl manual"',
+        ".SH NAME",
+        f"{_dashes(name)} \\- {_roff(summary.rstrip('.'))}",
+        ".SH SYNOPSIS",
+        f".B {' '.join(path)}",
+        _roff(" ".join(command.collect_usage_pieces(context)).replace("{", "").replace("}", "")),
+        ".SH DESCRIPTION",
+        _roff(summary),
+    ]
+    for paragraph in body:
+        lines += [".PP", _roff(paragraph)]
+    subcommands = getattr(command, "commands", {})
+    if subcommands:
+        lines.append(".SH COMMANDS")
+        for sub_name, sub in subcommands.items():
+            lines += [".TP", f"\\fB{_roff(sub_name)}\\fR", _roff(_help_parts(sub)[0])]
+            lines.append(f"See \\fB{page_name((*path, sub_name))}\\fR(1).")
+    arguments = [p for p in command.params if getattr(p, "param_type_name", "") == "argument"]
+    if arguments:
+        lines.append(".SH ARGUMENTS")
+        for param in arguments:
+            record = param.get_help_record(context)
+            label = param.metavar or (param.name or "").upper()
+            lines += [".TP", f"\\fI{_roff(label)}\\fR", _roff(record[1] if record else "")]
+    lines.append(".SH OPTIONS")
+    for param in command.get_params(context):
+        if getattr(param, "param_type_name", "") != "option" or getattr(param, "hidden", False):
+            continue
+        record = param.get_help_record(context)
+        if record is None:
+            continue
+        words, help_text = record
+        lines += [".TP", _option_words(words), _roff(" ".join(help_text.split()))]
+    lines.append(".SH EXIT STATUS")
+    for code, meaning in EXIT_STATUS:
+        lines += [".TP", f"\\fB{code}\\fR", _roff(meaning)]
+    lines.append(".SH ENVIRONMENT")
+    for variable, meaning in ENVIRONMENT.items():
+        lines += [".TP", f"\\fB{_roff(variable)}\\fR", _roff(meaning)]
+    lines.append(".SH FILES")
+    for file, meaning in FILES:
+        lines += [".TP", f"\\fI{_roff(file)}\\fR", _roff(meaning)]
+    lines.append(".SH EXAMPLES")
+    for example in examples or [f"{' '.join(path)} --help"]:
+        lines += [".PP", ".nf", _roff(example), ".fi"]
+    lines.append(".SH SEE ALSO")
+    others = [s for s in siblings if s != name]
+    lines.append(", ".join(f"\\fB{_dashes(other)}\\fR(1)" for other in others) + ".")
+    return "\n".join([HEADER, *lines]) + "\n"
+
+
+def pages() -> dict[str, str]:
+    """Every page: file name -> text."""
+    found = list(commands())
+    names = [page_name(path) for path, _ in found]
+    return {f"{page_name(path)}.1": page(path, command, names) for path, command in found}
 
 
 def main(out_dir: str = "man") -> None:
+    """Write every page into ``out_dir`` and remove pages of commands that are gone."""
     target = pathlib.Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
-    for command in (None, *COMMANDS):
-        name = f"fannctl-{command}" if command else "fannctl"
-        (target / f"{name}.1").write_text(page(command))
+    written = pages()
+    for stale in target.glob("fannctl*.1"):
+        if stale.name not in written:
+            stale.unlink()
+    for file_name, text in written.items():
+        (target / file_name).write_text(text)
 
 
 if __name__ == "__main__":

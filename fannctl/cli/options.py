@@ -222,6 +222,11 @@ HELP: dict[str, tuple[str, str]] = {
         "CSV/TSV: which columns are desired outputs (0-based indices or header names, "
         "comma-separated). Default: the last ones, as many as the network's outputs.",
     ),
+    "--checkpoint-every": (
+        "N|TIME",
+        "Save the run as it goes: every N epochs, or every TIME (30s, 5m, 1h). Default: "
+        "only when Ctrl-C or SIGTERM stops the run.",
+    ),
     "--seed": ("N", "Seed for every random draw (runs repeat exactly). Default: a fresh seed."),
     "--dtype": (
         "NAME",
