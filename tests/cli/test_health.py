@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -245,3 +246,29 @@ def test_health_help_has_an_example_and_exit_codes():
     assert result.exit_code == 0
     assert "Example: fannctl health" in result.stdout
     assert "2 nothing can compute" in result.stdout
+
+
+def test_first_use_of_a_device_says_kernels_are_compiling(tmp_path):
+    """A first build (empty cache) is announced on stderr, once; not with --quiet,
+    and not again when the kernels come from the cache."""
+    if not DEVICES:
+        require_opencl()
+    net = tmp_path / "n.h5"
+    save_network(network.create([2, 3, 1], rng=np.random.default_rng(1)), net)
+    env = dict(os.environ, FANNCTL_CACHE_DIR=str(tmp_path / "cache"))
+    data = str(ROOT / "datasets" / "xor.data")
+    device = DEVICES[0].uid
+
+    def train(*extra: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "fannctl", "train", str(net), data, "--max-epochs", "3"]
+        return subprocess.run(
+            [*command, "--device", device, *extra], capture_output=True, text=True, env=env
+        )
+
+    quiet = train("--quiet")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "compiling" not in quiet.stderr
+    env["FANNCTL_CACHE_DIR"] = str(tmp_path / "cache2")
+    first, again = train(), train()
+    assert first.stderr.count("compiling the OpenCL kernels") == 1, first.stderr
+    assert "compiling" not in again.stderr

@@ -1,7 +1,10 @@
 """The network as the OpenCL kernels see it: the packed layout and parameter slots.
 
 The slot numbers here and the ``#define``s in ``kernels/common.cl`` describe
-the same arrays; change them together.
+the same arrays: ``tests/backends/test_layout_constants.py`` reads every
+integer ``#define`` of ``kernels/*.cl`` and fails when one differs from its
+Python counterpart here, in ``fannctl.params`` (algorithms) or in
+``fannctl.activations`` (function ids).
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ IS_COUNT = 8
 ST_RUNNING, ST_REACHED, ST_LIMIT, ST_NEED_DRAWS = 0, 1, 2, 3
 MODE_FORWARD, MODE_GRADIENT, MODE_OUTPUTS_ONLY = 0, 1, 2
 LAYOUT_HEADER = 16
+# The layout header: counts first, then where each per-neuron/connection array starts.
+L_T, L_W, L_NIN, L_NOUT, L_OUT_FIRST, L_NLAYERS, L_FIRST_HIDDEN = range(7)
+L_OFF_LAYER, L_OFF_FIRST_CON, L_OFF_NUM_CON, L_OFF_SRC, L_OFF_UPD_SRC = range(8, 13)
+L_OFF_OWNER, L_OFF_SRC_FIRST, L_OFF_UPD_FIRST = range(13, 16)
 
 
 @dataclass
@@ -95,15 +102,10 @@ def _pack_layout(net: Network) -> Layout:
     n_layers = len(net.layers)
     out_first = int(ends[-2])
     header = np.zeros(LAYOUT_HEADER, dtype=np.int64)
-    header[:7] = [
-        total,
-        net.weights.size,
-        net.num_input,
-        net.num_output,
-        out_first,
-        n_layers,
-        net.num_input + 1,
-    ]
+    header[L_T], header[L_W] = total, net.weights.size
+    header[L_NIN], header[L_NOUT] = net.num_input, net.num_output
+    header[L_OUT_FIRST], header[L_NLAYERS] = out_first, n_layers
+    header[L_FIRST_HIDDEN] = net.num_input + 1
     parts = [
         np.asarray(ends, dtype=np.int64),
         first_con,
@@ -115,7 +117,7 @@ def _pack_layout(net: Network) -> Layout:
         _consecutive(upd_src, first_con, num_con),
     ]
     offset = LAYOUT_HEADER
-    for slot, part in zip(range(8, 16), parts, strict=True):
+    for slot, part in zip(range(L_OFF_LAYER, L_OFF_UPD_FIRST + 1), parts, strict=True):
         header[slot] = offset
         offset += part.size
     packed = np.concatenate([header, *parts]).astype(np.int32)

@@ -41,8 +41,9 @@ from fannctl.backends.opencl.layout import (
 )
 from fannctl.errors import DeviceError, ParameterError
 from fannctl.network import SHORTCUT, Network, layer_views
+from fannctl.params import Algorithm
 
-INCREMENTAL, BATCH, RPROP, QUICKPROP, SARPROP = range(5)
+INCREMENTAL, BATCH, RPROP, QUICKPROP, SARPROP = Algorithm  # the kernels' ALG_* ids
 FUSED_MAX_WORK = 600_000  # patterns x connections up to which one work-item per net wins
 MIN_DRAWS = 1 << 16
 DENSE_PAD = 16  # pattern stride multiple on the dense path (two vectors of either width)
