@@ -19,7 +19,17 @@ def info(
     """
     with render.user_errors():
         from fannctl import jobs
+        from fannctl.cli import swarm as swarm_cli
 
+        if swarm_cli.is_swarm(net_path):  # a swarm file: its own summary
+            from fannctl import swarm
+
+            summary = swarm.describe(swarm.load_swarm(net_path), net_path)
+            if json_out:
+                render.emit_json(summary)
+            else:
+                swarm_cli.print_swarm_summary(summary)
+            return
         summary = jobs.describe_file(jobs.DescribeRequest(net_path)).summary
         if json_out:
             render.emit_json(summary)

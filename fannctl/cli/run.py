@@ -78,6 +78,21 @@ def run(
             help="Outputs as JSON lines (as --format jsonl); with --metrics one JSON document.",
         ),
     ] = False,
+    agent: Annotated[
+        str | None,
+        typer.Option(
+            "--agent",
+            metavar="AGENT",
+            help="Swarm files: run one agent (a number, or best) instead of the "
+            "ensemble. Default: the ensemble mean.",
+        ),
+    ] = None,
+    vote: Annotated[
+        bool,
+        typer.Option(
+            "--vote", help="Swarm files: the agents' majority vote instead of their mean."
+        ),
+    ] = False,
 ) -> None:
     """Run a network on each input pattern; one line of outputs per pattern on stdout.
 
@@ -96,6 +111,28 @@ def run(
         from fannctl.io._files import display_name
 
         out_format = None if metrics else render.output_format(fmt, json_out, output)
+        # -- a swarm file (fannctl swarm spawn): the ensemble, a vote or one agent --
+        from fannctl.cli import swarm as swarm_cli
+
+        if swarm_cli.is_swarm(net_path):
+            swarm_cli.run_swarm_file(
+                net_path,
+                input_path,
+                agent=agent,
+                vote=vote,
+                metrics=metrics,
+                input_format=input_format,
+                header=header,
+                output=output,
+                out_format=out_format,
+                json_out=json_out,
+                fmt=fmt,
+            )
+            return
+        if agent is not None or vote:
+            from fannctl.errors import ParameterError
+
+            raise ParameterError(f"{net_path}: --agent and --vote are for swarm files")
         net = io.open_network(net_path, dtype)
         backend = resolve(device)
         blocks = stream.read_blocks(

@@ -6,7 +6,7 @@
 ``save_swarm`` keep it in an HDF5 file.
 """
 
-from fannctl.swarm.inference import describe, export_agent, predict, resolve_agent
+from fannctl.swarm.inference import describe, export_agent, predict, resolve_agent, score
 from fannctl.swarm.io import is_swarm_file, load_swarm, save_swarm
 from fannctl.swarm.population import Swarm, Vary, parse_vary, spawn
 from fannctl.swarm.rounds import RoundRecord, RunConfig, run
@@ -25,5 +25,6 @@ __all__ = [
     "resolve_agent",
     "run",
     "save_swarm",
+    "score",
     "spawn",
 ]

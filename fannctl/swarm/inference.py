@@ -60,6 +60,23 @@ def predict(
     return descale_outputs(template, np.ascontiguousarray(out))
 
 
+def score(
+    swarm: Swarm,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    agent: int | str | None = None,
+    vote: bool = False,
+) -> tuple[float, int, int]:
+    """FANN-style sum of squared errors (symmetric outputs halved), bit fail and count
+    of the predictions (ensemble, vote or one agent) against raw ``targets``."""
+    values = predict(swarm, inputs, agent=agent, vote=vote)
+    err = np.asarray(targets, dtype=np.float64) - values
+    halve = [activations.is_symmetric(a) for a in swarm.template.output_activation()]
+    err[:, np.asarray(halve, dtype=bool)] /= 2.0
+    fails = int(np.count_nonzero(np.abs(err) >= swarm.template.params.bit_fail_limit))
+    return float((err * err).sum()), fails, int(err.size)
+
+
 def _vote(swarm: Swarm, shape: batched.Shape, x: np.ndarray) -> np.ndarray:
     low = -1.0 if shape.halve.all() else 0.0
     middle = (low + 1.0) / 2.0

@@ -310,3 +310,66 @@ def test_bad_spawn_options(tmp_path: Path, args, message):
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.output
     assert not path.exists()
+
+
+def test_run_and_info_accept_a_swarm_file(tmp_path: Path):
+    """`fannctl run` on a swarm: the ensemble mean, --vote, --agent best (= the exported
+    agent run as a network); `fannctl info` describes it."""
+    path = tmp_path / "s.h5"
+    ok(
+        "swarm",
+        "spawn",
+        str(path),
+        "--agents",
+        "7",
+        "--layers",
+        "2,3,1",
+        "--seed",
+        "4",
+        "--hidden-activation",
+        "sigmoid_symmetric",
+        "--output-activation",
+        "sigmoid_symmetric",
+        "--topology",
+        "ring:1",
+        "--quiet",
+    )
+    ok(
+        "swarm",
+        "run",
+        str(path),
+        XOR,
+        "--strategy",
+        "evolve",
+        "--rounds",
+        "2",
+        "--epochs-per-round",
+        "40",
+        "--quiet",
+    )
+    population = load_swarm(str(path))
+    data = io.load_data(XOR)
+    mean = np.loadtxt(ok("run", str(path), XOR).stdout.splitlines()).reshape(-1, 1)
+    agents = np.stack(
+        [
+            np.loadtxt(ok("run", str(path), XOR, "--agent", str(a)).stdout.splitlines())
+            for a in range(7)
+        ]
+    )
+    np.testing.assert_allclose(mean[:, 0], agents.mean(axis=0), rtol=1e-5, atol=1e-6)
+    votes = np.loadtxt(ok("run", str(path), XOR, "--vote").stdout.splitlines())
+    np.testing.assert_array_equal(votes, np.where((agents > 0).sum(axis=0) > 3.5, 1.0, -1.0))
+    exported = tmp_path / "best.h5"
+    ok("swarm", "export", str(path), str(exported), "--agent", "best", "--quiet")
+    best = ok("run", str(path), XOR, "--agent", "best", "--metrics", "--json").stdout
+    plain = ok("run", str(exported), XOR, "--metrics", "--json").stdout
+    assert json.loads(best) == json.loads(plain)
+    assert json.loads(best)["mse"] == pytest.approx(population.errors.min(), rel=1e-5)
+    ensemble = json.loads(ok("run", str(path), XOR, "--metrics", "--json").stdout)
+    assert ensemble["patterns"] == data.num_patterns and ensemble["mse"] >= 0
+    summary = json.loads(ok("info", str(path), "--json").stdout)
+    assert summary["kind"] == "swarm" and summary["agents"] == 7 and summary["rounds"] == 2
+    text = ok("info", str(path)).stdout
+    assert "7 agents" in text and "topology ring:1" in text and "lineage:" in text
+    bad = invoke("run", str(exported), XOR, "--vote")
+    assert bad.exit_code == 2 and "swarm files" in bad.stderr
