@@ -89,6 +89,7 @@ class CascadeResult:
     seconds: float
     history: list[CascadeReport] = field(default_factory=list)
     device: str = "numpy"  # where the candidate epochs ran (the last engine used)
+    stopped: bool = False  # a stop request ended the growth between phases
 
 
 def check_cascadable(net: Network) -> None:
@@ -482,6 +483,7 @@ def cascade_train(
     random_source: sarprop.RandomSource | None = None,
     uniform: Callable[[tuple[int, int]], np.ndarray] | None = None,
     device: str | None = "numpy",
+    should_stop: Callable[[], bool] | None = None,
 ) -> CascadeResult:
     """Grow and train ``net`` on ``data`` (``fann_cascadetrain_on_data``).
 
@@ -490,7 +492,8 @@ def cascade_train(
     ``--device``; None reads ``FANNCTL_DEVICE``, then ``auto``, as the CLI
     does) says where the candidate epochs' elementwise work runs
     (``devices.CandidateChoice``); the library's default, numpy, repeats
-    exactly.
+    exactly. ``should_stop()``, read between phases, ends the growth early:
+    the phase in progress finishes, then the final output training.
     """
     choice = devices.CandidateChoice(device)
     check_fits(net, data)
@@ -502,7 +505,7 @@ def cascade_train(
     start = time.perf_counter()
     history: list[CascadeReport] = []
     total_epochs = 0
-    done = False
+    done = stopped = False
     added = 0
     for i in range(1, config.max_neurons + 1):
         epochs, outputs = train_outputs(net, data, config.desired_error, random_source)
@@ -515,11 +518,17 @@ def cascade_train(
                 on_report(report)
         if done:
             break
+        if should_stop is not None and should_stop():
+            stopped = True
+            break
         pool = Candidates(net, uniform or rng.random)
         epochs, best = train_candidates(net, data, outputs, pool, random_source, choice)
         total_epochs += epochs
         install_candidate(net, pool, best, config.fix_quirks)
         added += 1
+        if should_stop is not None and i < config.max_neurons and should_stop():
+            stopped = True
+            break
     epochs, outputs = train_outputs(net, data, 0.0, random_source)
     total_epochs += epochs
     final = _reached(net, outputs, config.desired_error)
@@ -532,6 +541,7 @@ def cascade_train(
         time.perf_counter() - start,
         history,
         choice.name,
+        stopped,
     )
 
 

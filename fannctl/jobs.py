@@ -428,6 +428,8 @@ class CascadeOutcome:
     history: list[CascadeReport] = field(default_factory=list)  # one per report point
     test_mse: float | None = None
     test_bit_fail: int | None = None
+    stopped: bool = False  # a stop request ended the growth; the neurons so far are saved
+    lock_note: str | None = None  # a stale lock of a dead run was taken over
 
     def to_dict(self) -> dict[str, object]:
         """The document ``fannctl cascade --json`` prints."""
@@ -447,9 +449,27 @@ class CascadeOutcome:
 
 
 def cascade_file(
-    request: CascadeRequest, *, on_report: Callable[[CascadeReport], None] | None = None
+    request: CascadeRequest,
+    *,
+    on_report: Callable[[CascadeReport], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> CascadeOutcome:
-    """Grow a network file as ``fannctl cascade`` does; ``on_report`` gets each report point."""
+    """Grow a network file as ``fannctl cascade`` does; ``on_report`` gets each report point.
+
+    The target is locked for the run (``fannctl.lock``); when ``should_stop()``
+    turns true the growth ends after the phase in progress and the network
+    grown so far is saved (``outcome.stopped``).
+    """
+    from fannctl import lock
+
+    command = request.command or _command("cascade_file")
+    with lock.writer_lock(request.output or request.network, command) as held:
+        outcome = _cascade_locked(request, command, on_report, should_stop)
+    outcome.lock_note = held.taken_over
+    return outcome
+
+
+def _cascade_locked(request, command, on_report, should_stop) -> CascadeOutcome:
     from fannctl import provenance, runner
     from fannctl.cascade import CascadeConfig, cascade_train, check_cascadable
 
@@ -464,13 +484,19 @@ def cascade_file(
     )
     offset = provenance.total_epochs(net)
     result = cascade_train(
-        net, data, config, seed=request.seed, on_report=on_report, device=request.device
+        net,
+        data,
+        config,
+        seed=request.seed,
+        on_report=on_report,
+        device=request.device,
+        should_stop=should_stop,
     )
     provenance.add_cascade_history(net, result.history, net.params.algorithm_name, offset)
     target = request.output or request.network
     _record_and_save(
         net,
-        request.command or _command("cascade_file"),
+        command,
         request.data,
         target,
         request.seed,
@@ -489,6 +515,7 @@ def cascade_file(
         result.seconds,
         result.device,
         result.history,
+        stopped=result.stopped,
     )
     if test_data is not None:
         outcome.test_mse, outcome.test_bit_fail = runner.test(net, test_data)

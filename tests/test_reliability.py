@@ -531,3 +531,53 @@ def test_data_file_vanishing_or_unreadable_is_one_line(tmp_path):
     folder.mkdir()
     result = _fannctl("train", str(path), str(folder))
     assert result.returncode == 2 and "is a directory" in result.stderr
+
+
+def test_cascade_stops_between_phases_and_keeps_the_neurons_grown(tmp_path):
+    # Bug guarded: Ctrl-C during cascade losing every neuron installed so far.
+    from fannctl.cascade import CascadeConfig, cascade_train
+
+    net = _shortcut_net()
+    data = io.load_data(ROOT / "datasets" / "two-spiral.train.gz")
+    asked = {"n": 0}
+
+    def should_stop() -> bool:
+        asked["n"] += 1
+        return asked["n"] >= 4
+
+    config = CascadeConfig(max_neurons=30, desired_error=0.0)
+    result = cascade_train(net, data, config, seed=1, should_stop=should_stop)
+    assert result.stopped
+    assert result.neurons_added == 2  # asked before and after each neuron's candidates
+    assert net.layers == [2, 1, 1, 1]
+    assert np.isfinite(result.mse)
+
+
+def _shortcut_net():
+    from fannctl.network import build as build_net
+
+    return build_net([2, 1], shortcut=True, output_activation="linear", seed=3)
+
+
+def test_cascade_sigint_saves_and_exits_130(tmp_path):
+    path = tmp_path / "s.h5"
+    io.save_network(_shortcut_net(), path)
+    before = io.load_network(path).layers
+    child = subprocess.Popen(
+        [sys.executable, "-m", "fannctl", "cascade", str(path),
+         str(ROOT / "datasets" / "two-spiral.train.gz"), "--max-neurons", "200",
+         "--desired-error", "0", "-q"],
+        cwd=ROOT, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    lock_file = tmp_path / ".s.h5.lock"
+    for _ in range(200):
+        if lock_file.exists() and lock_file.read_text().strip():
+            break
+        subprocess.run(["sleep", "0.05"])
+    subprocess.run(["sleep", "1.0"])
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130, stderr
+    assert "SIGINT after" in stderr and "neurons: saved" in stderr
+    grown = io.load_network(path)
+    assert len(grown.layers) > len(before)

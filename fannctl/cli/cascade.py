@@ -157,11 +157,16 @@ def cascade(
         if not quiet:
             header = f"Max neurons {max_neurons:3d}. Desired error: {desired_error:.6f}"
             on_report = _after_header(header, render.cascade_reporter(progress), progress)
+        from fannctl import checkpoint
+
         try:
-            outcome = jobs.cascade_file(request, on_report=on_report)
+            with checkpoint.stop_on_signals() as stop:
+                outcome = jobs.cascade_file(request, on_report=on_report, should_stop=stop)
         finally:
             if progress:
                 progress.close()
+        if outcome.lock_note:
+            render.say(f"fannctl: note: {outcome.lock_note}", False)
         if reports:
             render.say(
                 f"Train outputs    Current error: {outcome.mse:.6f}. Epochs {outcome.epochs:6d}"
@@ -173,6 +178,13 @@ def cascade(
             )
         if json_out:
             render.emit_json(outcome.to_dict())
+        if outcome.stopped:
+            render.say(
+                f"fannctl: {stop.signal_name} after {outcome.neurons_added} neurons: saved "
+                f"{outcome.path}; cascade it again to grow it further",
+                False,
+            )
+            raise typer.Exit(stop.exit_code)
 
 
 def _after_header(header: str, report, progress):
