@@ -128,9 +128,10 @@ def load_swarm(path: PathLike) -> Swarm:
     try:
         with h5py.File(path, "r") as root:
             version = int(root.attrs.get("schema_version", -1))
-            if version != SCHEMA_VERSION:
+            if version > SCHEMA_VERSION or version < 1:
                 raise FormatError(
-                    f"{name}: swarm schema version {version}; this fannctl reads {SCHEMA_VERSION}"
+                    f"{name}: swarm schema version {version} is newer than this fannctl reads "
+                    f"({SCHEMA_VERSION})"
                 )
             return _read(root, name)
     except FannctlError:
