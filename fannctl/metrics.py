@@ -13,20 +13,22 @@ units (outputs descaled as ``run`` prints them). Overall R² is
 FANN's MSE (error halved for symmetric outputs, ``fann_test_data``) and bit
 fail are always reported beside these. ``task="auto"`` picks classification
 when the targets are one-hot (several outputs) or binary (one output) at the
-ends of the output function's range.
+ends of the output function's range (at 0/1 or -1/1 for an unbounded one,
+such as linear). Everything is summed block by block, so ``run`` can stream.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from fannctl import activations as act
 from fannctl.data import TrainingData, check_fits, descale_outputs, scale_inputs, scale_outputs
-from fannctl.errors import ParameterError
+from fannctl.errors import FormatError, ParameterError
 from fannctl.network import Network
 
 TASKS = ("auto", "classify", "regress")
@@ -116,31 +118,13 @@ def _range_text(low: float, high: float) -> str:
     return f"{low:g}..{high:g}"
 
 
-# ---------------------------------------------------------------- task choice
+# ---------------------------------------------------------------- the metrics
+
+Levels = tuple[float, float]
+TARGET_LEVELS: tuple[Levels, ...] = ((0.0, 1.0), (-1.0, 1.0))
 
 
-def class_levels(net_or_ident: Network | int, targets: np.ndarray) -> tuple[float, float] | None:
-    """The (off, on) values of a class target: the output range's ends.
-
-    For an unbounded output function (linear, ReLU) the targets' own two levels
-    serve when they are 0/1 or -1/1. None when no levels apply.
-    """
-    ident = (
-        int(net_or_ident.output_activation()[0])
-        if isinstance(net_or_ident, Network)
-        else int(net_or_ident)
-    )
-    low, high = output_range(ident)
-    if math.isfinite(low) and math.isfinite(high) and low < high:
-        return low, high
-    values = set(np.unique(targets).tolist())
-    for levels in ((0.0, 1.0), (-1.0, 1.0)):
-        if values <= set(levels):
-            return levels
-    return None
-
-
-def is_class_target(targets: np.ndarray, levels: tuple[float, float] | None) -> bool:
+def is_class_target(targets: np.ndarray, levels: Levels | None) -> bool:
     """Whether targets are one-hot (several outputs) or binary (one output) at ``levels``."""
     if levels is None or targets.size == 0:
         return False
@@ -153,31 +137,39 @@ def is_class_target(targets: np.ndarray, levels: tuple[float, float] | None) -> 
     return bool((at_on.sum(axis=1) == 1).all())
 
 
-def choose_task(task: str, targets: np.ndarray, levels: tuple[float, float] | None) -> str:
-    """Resolve ``auto`` to ``classify`` or ``regress``; check the name."""
-    if task not in TASKS:
-        raise ParameterError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
-    if task != "auto":
-        return task
-    return "classify" if is_class_target(targets, levels) else "regress"
-
-
-# ---------------------------------------------------------------- the metrics
+def class_labels(values: np.ndarray, threshold: float) -> np.ndarray:
+    """Class per row: argmax over several columns, ``value >= threshold`` for one."""
+    if values.shape[1] == 1:
+        return (values[:, 0] >= threshold).astype(np.int64)
+    return np.argmax(values, axis=1).astype(np.int64)
 
 
 @dataclass
 class ClassMetrics:
     """Accuracy, per-class precision/recall and the confusion matrix (rows: true class)."""
 
-    accuracy: float
-    correct: int
     confusion: np.ndarray
-    precision: list[float | None] = field(default_factory=list)
-    recall: list[float | None] = field(default_factory=list)
+
+    @property
+    def correct(self) -> int:
+        return int(np.trace(self.confusion))
+
+    @property
+    def accuracy(self) -> float:
+        total = int(self.confusion.sum())
+        return self.correct / total if total else 0.0
 
     @property
     def support(self) -> list[int]:
         return self.confusion.sum(axis=1).astype(int).tolist()
+
+    @property
+    def precision(self) -> list[float | None]:
+        return _ratios(np.diag(self.confusion), self.confusion.sum(axis=0))
+
+    @property
+    def recall(self) -> list[float | None]:
+        return _ratios(np.diag(self.confusion), self.confusion.sum(axis=1))
 
     def to_dict(self) -> dict:
         return {
@@ -191,6 +183,35 @@ class ClassMetrics:
                 )
             ],
         }
+
+
+def _ratios(parts: np.ndarray, wholes: np.ndarray) -> list[float | None]:
+    return [float(p) / float(w) if w else None for p, w in zip(parts, wholes, strict=True)]
+
+
+class _ClassCounts:
+    """The confusion matrix for one choice of class levels, block by block."""
+
+    def __init__(self, levels: Levels, width: int) -> None:
+        self.levels = levels
+        self.threshold = (levels[0] + levels[1]) / 2.0
+        self.matches = True  # every target so far is a class target at these levels
+        classes = max(2, width)
+        self.confusion = np.zeros((classes, classes), dtype=np.int64)
+
+    def add(self, outputs: np.ndarray, targets: np.ndarray) -> None:
+        self.matches = self.matches and is_class_target(targets, self.levels)
+        classes = self.confusion.shape[0]
+        cells = class_labels(targets, self.threshold) * classes
+        cells += class_labels(outputs, self.threshold)
+        self.confusion += np.bincount(cells, minlength=classes * classes).reshape(classes, -1)
+
+
+def classification(outputs: np.ndarray, targets: np.ndarray, levels: Levels) -> ClassMetrics:
+    """Classification metrics of outputs against class targets at ``levels`` (off, on)."""
+    counts = _ClassCounts(levels, targets.shape[1])
+    counts.add(outputs, targets)
+    return ClassMetrics(counts.confusion)
 
 
 @dataclass
@@ -213,74 +234,63 @@ class RegressionMetrics:
         }
 
 
-def class_labels(values: np.ndarray, threshold: float) -> np.ndarray:
-    """Class per row: argmax over several columns, ``value >= threshold`` for one."""
-    if values.shape[1] == 1:
-        return (values[:, 0] >= threshold).astype(np.int64)
-    return np.argmax(values, axis=1).astype(np.int64)
+class _RegressionSums:
+    """Sums for MSE, MAE and R², block by block (targets shifted by their first row,
+    so that SS_tot = Σd² - (Σd)²/n keeps its digits)."""
 
+    def __init__(self, width: int) -> None:
+        self.rows = 0
+        self.squared = np.zeros(width)
+        self.absolute = np.zeros(width)
+        self.shift: np.ndarray | None = None
+        self.sum = np.zeros(width)
+        self.sum_squares = np.zeros(width)
 
-def classification(
-    outputs: np.ndarray, targets: np.ndarray, levels: tuple[float, float] | None
-) -> ClassMetrics:
-    """Classification metrics of network outputs against class targets (network space)."""
-    if targets.shape[1] == 1 and levels is None:
-        raise ParameterError(
-            "cannot classify with one unbounded output whose targets are not 0/1 or -1/1"
+    def add(self, outputs: np.ndarray, targets: np.ndarray) -> None:
+        y = np.asarray(targets, dtype=np.float64)
+        if y.shape[0] == 0:
+            return
+        error = np.asarray(outputs, dtype=np.float64) - y
+        self.squared += (error * error).sum(axis=0)
+        self.absolute += np.abs(error).sum(axis=0)
+        if self.shift is None:
+            self.shift = y[0].copy()
+        d = y - self.shift
+        self.sum += d.sum(axis=0)
+        self.sum_squares += (d * d).sum(axis=0)
+        self.rows += y.shape[0]
+
+    def metrics(self) -> RegressionMetrics:
+        rows = max(self.rows, 1)
+        total = np.maximum(self.sum_squares - self.sum * self.sum / rows, 0.0)
+        per_output = []
+        for k in range(self.squared.size):
+            mse = float(self.squared[k] / rows)
+            per_output.append(
+                {
+                    "output": k,
+                    "mean_squared_error": mse,
+                    "rmse": math.sqrt(mse),
+                    "mae": float(self.absolute[k] / rows),
+                    "r2": _r2(float(self.squared[k]), float(total[k])),
+                }
+            )
+        values = rows * self.squared.size
+        mse = float(self.squared.sum() / values)
+        return RegressionMetrics(
+            mse=mse,
+            rmse=math.sqrt(mse),
+            mae=float(self.absolute.sum() / values),
+            r2=_r2(float(self.squared.sum()), float(total.sum())),
+            per_output=per_output,
         )
-    threshold = 0.0 if levels is None else (levels[0] + levels[1]) / 2.0
-    truth = class_labels(targets, threshold)
-    predicted = class_labels(outputs, threshold)
-    classes = max(2, targets.shape[1])
-    confusion = np.zeros((classes, classes), dtype=np.int64)
-    np.add.at(confusion, (truth, predicted), 1)
-    correct = int(np.trace(confusion))
-    total = int(confusion.sum())
-    diagonal = np.diag(confusion)
-    predicted_counts = confusion.sum(axis=0)
-    true_counts = confusion.sum(axis=1)
-    return ClassMetrics(
-        accuracy=correct / total if total else 0.0,
-        correct=correct,
-        confusion=confusion,
-        precision=[_ratio(d, n) for d, n in zip(diagonal, predicted_counts, strict=True)],
-        recall=[_ratio(d, n) for d, n in zip(diagonal, true_counts, strict=True)],
-    )
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return float(part) / float(whole) if whole else None
 
 
 def regression(outputs: np.ndarray, targets: np.ndarray) -> RegressionMetrics:
     """Regression metrics of outputs against targets (both 2-D, patterns x outputs)."""
-    y = np.asarray(targets, dtype=np.float64)
-    error = np.asarray(outputs, dtype=np.float64) - y
-    squared = (error * error).sum(axis=0)
-    absolute = np.abs(error).sum(axis=0)
-    deviation = y - y.mean(axis=0)
-    total = (deviation * deviation).sum(axis=0)
-    rows = y.shape[0]
-    per_output = []
-    for k in range(y.shape[1]):
-        mse = float(squared[k] / rows)
-        per_output.append(
-            {
-                "output": k,
-                "mean_squared_error": mse,
-                "rmse": math.sqrt(mse),
-                "mae": float(absolute[k] / rows),
-                "r2": _r2(float(squared[k]), float(total[k])),
-            }
-        )
-    mse = float(squared.sum() / error.size)
-    return RegressionMetrics(
-        mse=mse,
-        rmse=math.sqrt(mse),
-        mae=float(absolute.sum() / error.size),
-        r2=_r2(float(squared.sum()), float(total.sum())),
-        per_output=per_output,
-    )
+    sums = _RegressionSums(targets.shape[1])
+    sums.add(outputs, targets)
+    return sums.metrics()
 
 
 def _r2(residual: float, total: float) -> float | None:
@@ -312,31 +322,112 @@ class Evaluation:
         return result
 
 
-def evaluate(net: Network, data: TrainingData, *, task: str = "auto", backend=None) -> Evaluation:
-    """Run ``net`` on labelled ``data`` once and compute FANN's MSE/bit fail and task metrics."""
-    from fannctl.backends.numpy_backend import NumpyBackend, output_errors
+class TaskMetrics:
+    """FANN's MSE and bit fail and the task metrics of a network, fed a block at a time.
 
-    if task not in TASKS:
-        raise ParameterError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
+    ``add`` takes the network's outputs (its own, scaled space) and the raw
+    desired outputs of one block of patterns; ``result`` picks the task
+    (``auto``: classify when every target was one-hot or binary at the ends of
+    the output function's range, or at 0/1 or -1/1 for an unbounded one) and
+    returns the :class:`Evaluation`. Memory does not grow with the patterns.
+    """
+
+    def __init__(self, net: Network, task: str = "auto") -> None:
+        if task not in TASKS:
+            raise ParameterError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
+        self.net = net
+        self.task = task
+        low, high = output_range(int(net.output_activation()[0]))
+        bounded = math.isfinite(low) and math.isfinite(high) and low < high
+        self.range_levels: Levels | None = (low, high) if bounded else None
+        candidates = [self.range_levels] if bounded else []
+        candidates += [levels for levels in TARGET_LEVELS if levels not in candidates]
+        self._classes = [_ClassCounts(levels, net.num_output) for levels in candidates]
+        self._regression = _RegressionSums(net.num_output)
+        self.sse, self.count, self.bit_fail, self.patterns = 0.0, 0, 0, 0
+
+    def add(self, outputs: np.ndarray, raw_targets: np.ndarray) -> None:
+        """Count one block: ``outputs`` as the network computed them, targets unscaled."""
+        from fannctl.fann_error import output_errors
+
+        targets = scale_outputs(self.net, np.asarray(raw_targets, dtype=self.net.dtype))
+        # FANN's sum goes on from the earlier blocks' (it rounds as the whole pass would)
+        _, self.sse, count, bit_fail = output_errors(self.net, outputs, targets, start=self.sse)
+        self.count += count
+        self.bit_fail += bit_fail
+        self.patterns += int(outputs.shape[0])
+        for counts in self._classes:
+            counts.add(outputs, targets)
+        self._regression.add(descale_outputs(self.net, outputs), raw_targets)
+
+    def _class_counts(self) -> _ClassCounts | None:
+        """The class levels that fit the targets (the range's ends first), if any."""
+        matching = [c for c in self._classes if c.matches]
+        if self.task == "auto":
+            if self.range_levels is not None:
+                return self._classes[0] if self._classes[0].matches else None
+            return matching[0] if matching else None
+        if matching:
+            return matching[0]
+        if self.net.num_output > 1 or self.range_levels is not None:
+            return self._classes[0]  # argmax, or the range's midpoint
+        raise ParameterError(
+            "cannot classify with one unbounded output whose targets are not 0/1 or -1/1"
+        )
+
+    def result(self) -> Evaluation:
+        """FANN's MSE and bit fail, the chosen task and its metrics."""
+        from fannctl.fann_error import mse
+
+        counts = None if self.task == "regress" else self._class_counts()
+        evaluation = Evaluation(
+            mse=mse(self.sse, self.count),
+            bit_fail=self.bit_fail,
+            patterns=self.patterns,
+            task="classify" if counts is not None else "regress",
+        )
+        if counts is not None:
+            evaluation.classes = ClassMetrics(counts.confusion)
+        else:
+            evaluation.regress = self._regression.metrics()
+        return evaluation
+
+
+def evaluate_blocks(
+    net: Network, blocks: Iterable, name: str, *, task: str = "auto", backend=None
+) -> Evaluation:
+    """``run --metrics`` over streamed blocks (objects with ``inputs`` and ``targets``)."""
+    from fannctl.backends import default_backend
+
+    engine = backend if backend is not None else default_backend()
+    metrics = TaskMetrics(net, task)
+    for block in blocks:
+        if block.targets is None:
+            raise ParameterError(f"{name}: test metrics need desired outputs in the input")
+        inputs = scale_inputs(net, np.asarray(block.inputs, dtype=net.dtype))
+        metrics.add(np.array(engine.forward(net, inputs)), block.targets)
+    if not metrics.patterns:
+        raise FormatError(f"{name}: no patterns")
+    return metrics.result()
+
+
+def evaluate(net: Network, data: TrainingData, *, task: str = "auto", backend=None) -> Evaluation:
+    """Run ``net`` on labelled ``data`` and compute FANN's MSE/bit fail and task metrics."""
     check_fits(net, data)
-    data = data.astype(net.dtype)
-    targets = scale_outputs(net, data.outputs)
-    engine = backend if backend is not None else NumpyBackend()
-    outputs = np.array(engine.forward(net, scale_inputs(net, data.inputs)))
-    _, sse, count, bit_fail = output_errors(net, outputs, targets)
-    levels = class_levels(net, targets)
-    chosen = choose_task(task, targets, levels)
-    evaluation = Evaluation(
-        mse=sse / count if count else 0.0,
-        bit_fail=bit_fail,
-        patterns=data.num_patterns,
-        task=chosen,
+    return evaluate_blocks(
+        net, [data_block(data)], data.source or "data", task=task, backend=backend
     )
-    if chosen == "classify":
-        evaluation.classes = classification(outputs, targets, levels)
-    else:
-        evaluation.regress = regression(descale_outputs(net, outputs), data.outputs)
-    return evaluation
+
+
+@dataclass
+class _Block:
+    inputs: np.ndarray
+    targets: np.ndarray
+
+
+def data_block(data: TrainingData) -> _Block:
+    """A whole data set as one block for :func:`evaluate_blocks`."""
+    return _Block(data.inputs, data.outputs)
 
 
 __all__ = [
@@ -346,11 +437,12 @@ __all__ = [
     "Evaluation",
     "RegressionMetrics",
     "TargetRangeWarning",
-    "choose_task",
+    "TaskMetrics",
     "class_labels",
-    "class_levels",
     "classification",
+    "data_block",
     "evaluate",
+    "evaluate_blocks",
     "is_class_target",
     "output_range",
     "regression",

@@ -110,18 +110,50 @@ def test_r2_of_a_constant_target_is_none() -> None:
         (np.array([[0.0], [1.0], [1.0]]), activations.SIGMOID_STEPWISE, "classify"),
         (np.array([[0.0], [0.5], [1.0]]), activations.SIGMOID, "regress"),
         (np.array([[-1.0], [1.0]]), activations.LINEAR, "classify"),
+        (np.array([[0.0], [1.0]]), activations.RELU, "classify"),
         (np.array([[3.0], [1.0]]), activations.LINEAR, "regress"),
     ],
 )
 def test_auto_task(targets: np.ndarray, ident: int, expected: str) -> None:
     """auto picks classify only for one-hot/binary targets at the output range's ends."""
-    levels = metrics.class_levels(ident, targets)
-    assert metrics.choose_task("auto", targets, levels) == expected
+    width = targets.shape[1]
+    net = build([2, width], output_activation=ident, seed=1, dtype="float64")
+    data = TrainingData(np.zeros((targets.shape[0], 2)), targets, "t")
+    assert metrics.evaluate(net, data).task == expected
 
 
 def test_unknown_task_is_refused() -> None:
     with pytest.raises(ParameterError, match="--task"):
-        metrics.choose_task("cluster", np.zeros((1, 1)), None)
+        metrics.TaskMetrics(build([2, 1]), "cluster")
+
+
+def test_classify_one_unbounded_output_needs_binary_targets() -> None:
+    data = TrainingData(np.zeros((2, 2)), np.array([[3.0], [1.0]]), "t")
+    with pytest.raises(ParameterError, match="cannot classify"):
+        metrics.evaluate(build([2, 1], output_activation="linear"), data, task="classify")
+
+
+def test_blocks_add_up_to_the_whole() -> None:
+    """Streamed block by block, every figure equals the one-pass figure."""
+    rng = np.random.default_rng(5)
+    net = build([4, 5, 3], output_activation="sigmoid", seed=3, dtype="float64")
+    data = TrainingData(rng.normal(size=(60, 4)), np.eye(3)[rng.integers(0, 3, 60)], "d")
+    for task in ("classify", "regress"):
+        whole = metrics.evaluate(net, data, task=task).to_dict()
+        blocks = [
+            metrics.data_block(TrainingData(data.inputs[a:b], data.outputs[a:b]))
+            for a, b in ((0, 7), (7, 40), (40, 60))
+        ]
+        parts = metrics.evaluate_blocks(net, blocks, "d", task=task).to_dict()
+        assert parts.keys() == whole.keys()
+        for key, value in whole.items():
+            if isinstance(value, float):
+                assert parts[key] == pytest.approx(value, rel=1e-12), key
+            elif key == "outputs":
+                for got, expected in zip(parts[key], value, strict=True):
+                    assert got == pytest.approx(expected, rel=1e-12)
+            else:
+                assert parts[key] == value, key
 
 
 def _trained_xor(output: str = "sigmoid_symmetric"):
