@@ -26,9 +26,6 @@ from fannctl.network import Network, TrainState
 from fannctl.params import RPROP_VARIANTS, Algorithm, TrainingParams, check_params, fann_float
 from fannctl.train import batch, incremental, quickprop, rprop, sarprop
 
-# The enum's members under their old names here (callers outside train/ import them).
-INCREMENTAL, BATCH, RPROP, QUICKPROP, SARPROP = Algorithm
-
 
 @dataclass
 class EpochResult:
