@@ -96,6 +96,20 @@ def spawn(
             raise ParameterError("give --layers or --from, not both")
         if noise and from_net is None:
             raise ParameterError("--noise is used with --from NET")
+        shape_options = (
+            shortcut,
+            connection_rate < 1,
+            hidden_activation,
+            output_activation,
+            hidden_steepness is not None,
+            output_steepness is not None,
+        )
+        if from_net is not None and any(shape_options):
+            raise ParameterError(
+                "--from NET takes its shape, activations and steepness from "
+                "NET; --shortcut, --connection-rate, activations and "
+                "steepnesses go with --layers"
+            )
         if shortcut and connection_rate < 1:
             raise ParameterError("--shortcut and --connection-rate cannot be combined")
         specs = [swarm.parse_vary(v) for v in vary or []]

@@ -151,6 +151,12 @@ def test_spawn_from_with_noise(tmp_path: Path):
     swarm = load_swarm(str(path))
     diff = np.abs(swarm.weights - base)
     assert diff.max() <= 0.01 + 1e-7 and diff.max() > 0
+    other = tmp_path / "t.h5"
+    refused = invoke(
+        "swarm", "spawn", str(other), "--from", str(net), "--hidden-activation", "linear"
+    )
+    assert refused.exit_code == 2 and "--from NET takes its shape" in refused.stderr
+    assert not other.exists()
 
 
 def test_run_twice_equals_once_for_double_rounds(tmp_path: Path):
@@ -301,11 +307,15 @@ def test_bad_input_leaves_swarm_untouched(tmp_path: Path, args, message):
         (["--vary", "colour=1:2"], "unknown parameter"),
         (["--vary", "learning_rate=2:1"], "LO <= HI"),
         (["--vary", "algorithm=rprop,incremental"], "cannot train in a swarm"),
+        (["--from", "{net}"], "not both"),
     ],
 )
 def test_bad_spawn_options(tmp_path: Path, args, message):
     """Unknown topology or --vary parameter: exit 2, one line, no file created."""
     path = tmp_path / "s.h5"
+    net = tmp_path / "net.h5"
+    ok("create", str(net), "--layers", "2,3,1")
+    args = [a.format(net=net) for a in args]
     result = invoke("swarm", "spawn", str(path), "--agents", "4", "--layers", "2,3,1", *args)
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.output
