@@ -53,6 +53,7 @@ __all__ = [
     "ParamOverrides",
     "RunOutcome",
     "RunRequest",
+    "RunSession",
     "TrainOutcome",
     "TrainRequest",
     "cascade_file",
@@ -60,6 +61,7 @@ __all__ = [
     "create_network",
     "describe_file",
     "metrics_blocks",
+    "open_run",
     "run_blocks",
     "run_file",
     "train_file",
@@ -556,11 +558,39 @@ class RunOutcome:
         return {"mse": self.mse, "bit_fail": self.bit_fail, "patterns": self.patterns}
 
 
-def _open_for_running(request: RunRequest) -> tuple[Network, Backend]:
+@dataclass
+class RunSession:
+    """An opened network and its backend, answering a stream block by block.
+
+    For a streaming front end that reads its own blocks (it needs the
+    network's input and output counts to parse them): ``open_run`` once, then
+    ``outputs`` or ``metrics`` over the blocks.
+    """
+
+    request: RunRequest
+    network: Network
+    backend: Backend
+
+    def outputs(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """Each block's outputs, yielded before the next block is taken."""
+        return run_blocks(self.request, blocks, session=self)
+
+    def metrics(self, blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> RunOutcome:
+        """FANN's test MSE and bit fail over (inputs, desired outputs) blocks."""
+        return metrics_blocks(self.request, blocks, session=self)
+
+
+def open_run(request: RunRequest) -> RunSession:
+    """Open the network (in ``request.dtype``) and resolve ``request.device``, once."""
     from fannctl import devices, io
 
     net = io.open_network(request.network, request.dtype)
-    return net, devices.resolve(request.device)
+    return RunSession(request, net, devices.resolve(request.device))
+
+
+def _open_for_running(request: RunRequest) -> tuple[Network, Backend]:
+    session = open_run(request)
+    return session.network, session.backend
 
 
 def run_file(request: RunRequest) -> RunOutcome:
@@ -581,19 +611,25 @@ def run_file(request: RunRequest) -> RunOutcome:
     return RunOutcome(values.shape[0], backend.name, outputs=values)
 
 
-def run_blocks(request: RunRequest, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+def run_blocks(
+    request: RunRequest, blocks: Iterable[np.ndarray], *, session: RunSession | None = None
+) -> Iterator[np.ndarray]:
     """Outputs for each block of input rows as it comes (a stream): the network opens
-    once, ``request.inputs`` is not read, and each block's outputs are yielded
-    before the next block is taken."""
+    once (or comes opened in ``session``), ``request.inputs`` is not read, and each
+    block's outputs are yielded before the next block is taken."""
     from fannctl import runner
 
-    net, backend = _open_for_running(request)
+    session = session or open_run(request)
+    net, backend = session.network, session.backend
     for block in blocks:
         yield runner.run(net, block, backend=backend)
 
 
 def metrics_blocks(
-    request: RunRequest, blocks: Iterable[tuple[np.ndarray, np.ndarray]]
+    request: RunRequest,
+    blocks: Iterable[tuple[np.ndarray, np.ndarray]],
+    *,
+    session: RunSession | None = None,
 ) -> RunOutcome:
     """FANN's test MSE and bit fail over a stream of (inputs, desired outputs) blocks.
 
@@ -603,7 +639,8 @@ def metrics_blocks(
     from fannctl.data import check_fits, scale_data
     from fannctl.fann_error import mse, output_errors
 
-    net, backend = _open_for_running(request)
+    session = session or open_run(request)
+    net, backend = session.network, session.backend
     source = os.fspath(request.inputs)
     sse, count, bit_fail, patterns = 0.0, 0, 0, 0
     for inputs, targets in blocks:

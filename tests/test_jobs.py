@@ -207,6 +207,21 @@ def test_stream_blocks_match_the_whole_file(tmp_path: Path) -> None:
         jobs.metrics_blocks(request, [])
 
 
+def test_open_run_serves_a_reader_that_needs_the_network_first(tmp_path: Path) -> None:
+    # Guards: a streaming front end having to open the network twice (or differently)
+    # to learn its sizes before it can parse the blocks.
+    make_xor(tmp_path / "xor.h5")
+    data = io.load_data(XOR)
+    session = jobs.open_run(jobs.RunRequest(tmp_path / "xor.h5", "-", dtype="float64"))
+    assert (session.network.num_input, session.network.num_output) == (2, 1)
+    assert session.network.dtype == np.float64 and session.backend.name == "numpy"
+    rows = iter([data.inputs[:2], data.inputs[2:]])
+    streamed = np.concatenate(list(session.outputs(rows)))
+    np.testing.assert_array_equal(streamed, runner.run(session.network, data.inputs))
+    scored = session.metrics([(data.inputs, data.outputs)])
+    assert (scored.patterns, scored.bit_fail) == (4, runner.test(session.network, data)[1])
+
+
 def test_convert_file_round_trips(tmp_path: Path) -> None:
     make_xor(tmp_path / "xor.h5")
     outcome = jobs.convert_file(jobs.ConvertRequest(tmp_path / "xor.h5", tmp_path / "xor.net"))
