@@ -10,7 +10,19 @@ import typer
 from typer._click import exceptions as click
 from typer.core import TyperGroup
 
-from fannctl.cli import cascade, convert, create, data, health, info, options, run, swarm, train
+from fannctl.cli import (
+    cascade,
+    coercion,
+    convert,
+    create,
+    data,
+    health,
+    info,
+    options,
+    run,
+    swarm,
+    train,
+)
 
 
 class FannctlGroup(TyperGroup):
@@ -24,6 +36,7 @@ class FannctlGroup(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Run the command line; exit with its status (return it when not standalone)."""
+        coercion.install(self)  # here: typer adds the completion options after __init__
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = code if isinstance(code, int) else 0
