@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import DeviceError, ParameterError
 from fannctl.fann_error import error_function, output_errors
 from fannctl.network import SHORTCUT, Network, TrainState
-from fannctl.params import Algorithm, fann_float
+from fannctl.params import Algorithm, check_params, fann_float
 from fannctl.train import (
     EpochResult,
     clear_train_arrays,
@@ -108,6 +109,19 @@ def check_cascadable(net: Network) -> None:
         raise ParameterError("cascade needs at least one candidate function and steepness")
     if net.params.cascade_num_candidate_groups < 1:
         raise ParameterError("cascade needs at least one candidate group")
+    check_params(net.params)
+
+
+def check_cascade_config(config: CascadeConfig) -> None:
+    """ParameterError naming the option for a neuron limit or target that cannot work."""
+    if config.max_neurons < 0:
+        raise ParameterError(f"--max-neurons must be at least 0, got {config.max_neurons}")
+    if config.neurons_between_reports < 0:
+        raise ParameterError(
+            f"--neurons-between-reports must be at least 0, got {config.neurons_between_reports}"
+        )
+    if not math.isfinite(config.desired_error):
+        raise ParameterError(f"--desired-error must be a finite number, got {config.desired_error}")
 
 
 class _Outputs:
@@ -498,6 +512,7 @@ def cascade_train(
     choice = devices.CandidateChoice(device)
     check_fits(net, data)
     check_cascadable(net)
+    check_cascade_config(config)
     data = scale_data(net, data.astype(net.dtype))
     rng = np.random.default_rng(seed)
     if random_source is None:

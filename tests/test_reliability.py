@@ -581,3 +581,25 @@ def test_cascade_sigint_saves_and_exits_130(tmp_path):
     assert "SIGINT after" in stderr and "neurons: saved" in stderr
     grown = io.load_network(path)
     assert len(grown.layers) > len(before)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-neurons", "-1"], "--max-neurons must be at least 0"),
+        (["--desired-error", "nan"], "--desired-error must be a finite number"),
+        (["--weight-multiplier", "nan"], "--weight-multiplier: must be a finite number"),
+        (["--candidate-limit", "-5"], "--candidate-limit: must be > 0"),
+        (["--output-change-fraction", "2"], "--output-change-fraction: must be >= 0 and <= 1"),
+        (["--min-out-epochs", "-3"], "--min-out-epochs: must be a whole number >= 0"),
+        (["--activation-steepnesses", "nan"], "--activation-steepnesses: each must be a finite"),
+    ],
+)
+def test_bad_cascade_options_exit_2_and_leave_the_file(tmp_path, args, message):
+    # Bug guarded: cascade accepted these and saved them into the network file.
+    path = tmp_path / "c.h5"
+    io.save_network(_shortcut_net(), path)
+    before = path.read_bytes()
+    result = _fannctl("cascade", str(path), str(XOR), *args, "-q")
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert path.read_bytes() == before
