@@ -88,7 +88,8 @@ _COUNT_RE = re.compile(r"[0-9]+")
 
 @dataclass(frozen=True)
 class Block:
-    """Consecutive patterns: inputs (float64, one row a pattern), targets when read."""
+    """Consecutive patterns: inputs (one row a pattern; float64, or float32 as a binary
+    file stores them), targets when read."""
 
     inputs: np.ndarray
     targets: np.ndarray | None = None
@@ -577,11 +578,24 @@ def _binary_blocks(
     inputs, outputs = _pick_arrays(arrays, name, num_input, num_output, targets)
     for start in range(0, inputs.shape[0], block_patterns):
         stop = start + block_patterns
-        block_in = tabular._checked_array(np.asarray(inputs[start:stop]), "inputs", name)
+        block_in = _numbers(inputs[start:stop], "inputs", name, start)
         block_out = None
         if outputs is not None:
-            block_out = tabular._checked_array(np.asarray(outputs[start:stop]), "outputs", name)
+            block_out = _numbers(outputs[start:stop], "outputs", name, start)
         yield Block(block_in, block_out)
+
+
+def _numbers(rows: np.ndarray, what: str, name: str, first: int) -> np.ndarray:
+    """A block of stored rows as floats, kept in float32/float64 as stored (no copy of
+    a memory-mapped float block); NaN and Inf refused, naming the row."""
+    if rows.dtype.kind != "f" or rows.dtype.itemsize not in (4, 8):
+        if rows.dtype != np.bool_ and rows.dtype.kind not in "iu":
+            raise FormatError(f"{name}: array {what!r} holds {rows.dtype}, not numbers")
+        rows = rows.astype(np.float64)
+    if not np.isfinite(rows).all():
+        row = first + int(np.argwhere(~np.isfinite(rows))[0][0])
+        raise FormatError(f"{name}: array {what!r} holds NaN or Inf (row {row + 1})")
+    return rows
 
 
 def _plain_file(path: PathLike) -> bool:
