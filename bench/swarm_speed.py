@@ -163,7 +163,8 @@ def large(agents: int, patterns: int) -> dict:
         seed=2,
     )
     connections = population.weights.shape[1]
-    swarm.run(population, data, swarm.RunConfig(rounds=1, epochs_per_round=1))  # warm-up
+    warm = swarm.spawn(min(agents, 2000), layers=[10, 20, 15, 10, 5], seed=3)
+    swarm.run(warm, data, swarm.RunConfig(rounds=1, epochs_per_round=1))  # warm-up
     start = time.perf_counter()
     swarm.run(population, data, swarm.RunConfig(rounds=1, epochs_per_round=1))
     seconds = time.perf_counter() - start
@@ -209,6 +210,24 @@ def numexpr_vs_numpy(agents: int = 10000, width: int = 750) -> dict:
     return {"elements": agents * width, **times}
 
 
+def environment() -> dict:
+    """benchenv's record, or what can be had without numexpr (an optional extra)."""
+    try:
+        return benchenv.environment()
+    except ImportError:
+        env = {"cpu": benchenv.cpu_model(), "nproc": os.cpu_count(), "numpy": np.__version__}
+        try:
+            import threadpoolctl
+
+            env["blas"] = [
+                {k: p.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+                for p in threadpoolctl.threadpool_info()
+            ]
+        except ImportError:
+            env["blas"] = "unknown (no threadpoolctl)"
+        return env
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=10000)
@@ -220,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     scale = 1000 / args.epochs
     result = {
-        "environment": benchenv.environment(),
+        "environment": environment(),
         "xor": {
             "agents": args.agents,
             "epochs": args.epochs,
@@ -237,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
-    print(benchenv.describe())
+    print("\n".join(f"# {k}: {v}" for k, v in result["environment"].items()))
     xor = result["xor"]
     fc, lf = xor["fannctl"]["seconds"], xor["libfann"]
     print(f"\nXOR 2-3-1, {args.agents} agents x {args.epochs} epochs, RPROP, independent")
