@@ -343,7 +343,7 @@ def test_kill_9_at_random_moments_never_loses_the_file_and_resume_is_exact(tmp_p
     _write_noisy(data_path)
     net_path = tmp_path / "x.h5"
     io.save_network(_xor_net(), net_path)
-    epochs = 6000
+    epochs = 12000
     args = [
         "train", str(net_path), str(data_path), "--max-epochs", str(epochs),
         "--desired-error", "0", "--checkpoint-every", "100", "--report-every", "0", "-q",
@@ -353,7 +353,7 @@ def test_kill_9_at_random_moments_never_loses_the_file_and_resume_is_exact(tmp_p
 
     rng = np.random.default_rng(2026)
     kills = survived = 0
-    for _ in range(12):
+    for _ in range(15):
         net = io.load_network(net_path)  # a valid network after every kill: old or new
         record = checkpoint.run_record(net)
         finished = record is None and any("epochs_total" in p for p in net.provenance)
@@ -362,7 +362,7 @@ def test_kill_9_at_random_moments_never_loses_the_file_and_resume_is_exact(tmp_p
         resume = ["--resume"] if record is not None else []
         child = subprocess.Popen([sys.executable, "-m", "fannctl", *args, *resume], cwd=ROOT)
         try:
-            child.wait(timeout=float(rng.uniform(0.3, 1.8)))
+            child.wait(timeout=float(rng.uniform(0.3, 1.5)))
         except subprocess.TimeoutExpired:
             child.send_signal(signal.SIGKILL)
             child.wait()
@@ -370,12 +370,12 @@ def test_kill_9_at_random_moments_never_loses_the_file_and_resume_is_exact(tmp_p
             survived += 1
         else:
             assert child.returncode == 0
-        assert not list(tmp_path.glob(".x.h5.*.tmp")) or True  # temp files may be left by kill
     else:
         result = _fannctl(*args, "--resume")
         assert result.returncode == 0, result.stderr
     final = io.load_network(net_path)
     assert checkpoint.run_record(final) is None
+    print(f"kill -9 points survived: {survived}")
     assert kills >= 2, "the kills all missed the run: the test proved nothing"
     assert final.weights.tobytes() == reference.weights.tobytes()
     assert final.state.prev_steps.tobytes() == reference.state.prev_steps.tobytes()
