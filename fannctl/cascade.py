@@ -22,15 +22,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fannctl import activations, devices
+from fannctl import activations, devices, fann_error
 from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import DeviceError, ParameterError
 from fannctl.fann_error import error_function, output_errors
-from fannctl.network import SHORTCUT, Network, TrainState
+from fannctl.network import SHORTCUT, Network, TrainState, clear_train_arrays
 from fannctl.params import Algorithm, check_params, fann_float
 from fannctl.train import (
     EpochResult,
-    clear_train_arrays,
     default_backend,
     is_report_point,
     reached,
@@ -167,7 +166,7 @@ class _Outputs:
         delta *= error_function(err, net.params.train_error_function)
         net.state.slopes[self.con_start :] += (self.sources_t @ delta).T.ravel()
         self.sse, self.bit_fail = sse, bit_fail
-        self.mse = sse / count if count else 0.0
+        self.mse = fann_error.mse(sse, count)
         update_weights(
             net.weights,
             net.state,

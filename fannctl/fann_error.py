@@ -5,8 +5,11 @@ same quantities the same way, so they live here, below all of them:
 
 - the output error ``target - y``, halved for outputs with a symmetric
   activation (FANN's ``fann_compute_MSE``);
-- the sum of squared errors (accumulated in float64), the count of values
-  and the bit fail (errors at or above ``bit_fail_limit``);
+- the sum of squared errors as FANN keeps it (``MSE_value`` is a C ``float``
+  even in the double build: each (pattern, output) term ``e*e`` is rounded
+  to float and added in pattern-major order), the count of values and the
+  bit fail (errors at or above ``bit_fail_limit``); the MSE is that float
+  sum over the count, divided in float (``fann_get_MSE``);
 - the training error function FANN applies before backpropagation
   (``FANN_ERRORFUNC_LINEAR`` or ``FANN_ERRORFUNC_TANH``);
 - FANN's stop test on an epoch's MSE or bit fail.
@@ -26,15 +29,16 @@ _SYMMETRIC_TABLE[sorted(activations.SYMMETRIC)] = True
 
 
 def output_errors(
-    net: Network, outputs: np.ndarray, targets: np.ndarray
+    net: Network, outputs: np.ndarray, targets: np.ndarray, start: float = 0.0
 ) -> tuple[np.ndarray, float, int, int]:
     """FANN's output error ``target - y`` (halved for symmetric outputs), SSE, count, bit fail.
 
-    ``outputs`` and ``targets`` are (patterns, outputs).
+    ``outputs`` and ``targets`` are (patterns, outputs); ``start`` is the SSE
+    of earlier blocks of the same pass (the returned SSE goes on from it).
     """
     err = targets - outputs
     halve_symmetric(err, net.output_activation(), axis=1)
-    return (err, *error_counts(err, net.params.bit_fail_limit))
+    return (err, *error_counts(err, net.params.bit_fail_limit, start=start))
 
 
 def halve_symmetric(err: np.ndarray, ids: np.ndarray, axis: int) -> None:
@@ -47,12 +51,36 @@ def halve_symmetric(err: np.ndarray, ids: np.ndarray, axis: int) -> None:
         err[index] /= 2.0
 
 
-def error_counts(err: np.ndarray, bit_fail_limit: float) -> tuple[float, int, int]:
-    """Sum of squares (in float64), count and bit fail of an error array."""
-    flat = err.astype(np.float64).ravel(order="K")  # memory order: no copy of a transposed view
-    sse = float(np.dot(flat, flat))
+def error_counts(
+    err: np.ndarray, bit_fail_limit: float, *, outputs_axis: int = 1, start: float = 0.0
+) -> tuple[float, int, int]:
+    """FANN's sum of squares, count and bit fail of an error array.
+
+    The sum is ``fann_update_MSE``'s (see ``squared_terms`` and ``accumulate``),
+    going on from ``start``. ``outputs_axis``: the axis of ``err`` that runs
+    over the outputs (0 for neuron-major arrays).
+    """
+    sse = accumulate(squared_terms(err, outputs_axis), start)
     bit_fail = int(np.count_nonzero(np.abs(err) >= bit_fail_limit))
     return sse, err.size, bit_fail
+
+
+def squared_terms(err: np.ndarray, outputs_axis: int = 1) -> np.ndarray:
+    """Each (pattern, output) term ``e*e`` as FANN adds it: computed in the error's
+    own precision (fann_type), rounded to float32, patterns in order and, within
+    a pattern, outputs in order (a flat float32 array)."""
+    rows = err.T if outputs_axis == 0 else err  # (patterns, outputs)
+    return np.multiply(rows, rows).astype(np.float32).ravel()
+
+
+def accumulate(terms: np.ndarray, start: float = 0.0) -> float:
+    """``start`` plus the terms, added one at a time in float32 (``MSE_value`` is a
+    C float); ``np.cumsum`` accumulates sequentially, as FANN's loop does."""
+    if not terms.size:
+        return float(np.float32(start))
+    terms = terms.copy()
+    terms[0] += np.float32(start)
+    return float(np.cumsum(terms, dtype=np.float32)[-1])
 
 
 def error_function(err: np.ndarray, which: int) -> np.ndarray:
@@ -75,8 +103,9 @@ def error_function(err: np.ndarray, which: int) -> np.ndarray:
 
 
 def mse(sse: float, count: int) -> float:
-    """FANN's mean square error: the SSE over the number of output values (0 for none)."""
-    return sse / count if count else 0.0
+    """FANN's mean square error (``fann_get_MSE``): the float SSE over the number of
+    output values, divided in float32 (0 for none)."""
+    return float(np.float32(sse) / np.float32(count)) if count else 0.0
 
 
 def reached(net: Network, mse_value: float, bit_fail: int, desired_error: float) -> bool:

@@ -650,8 +650,8 @@ def metrics_blocks(
         check_fits(net, data)
         scaled = scale_data(net, data.astype(net.dtype))
         outputs = backend.forward(net, scaled.inputs)
-        _, block_sse, block_count, block_fail = output_errors(net, outputs, scaled.outputs)
-        sse, count = sse + block_sse, count + block_count
+        _, sse, block_count, block_fail = output_errors(net, outputs, scaled.outputs, start=sse)
+        count += block_count  # FANN's one float sum goes on across blocks (start=sse)
         bit_fail += block_fail
         patterns += data.num_patterns
     if not patterns:

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from fannctl import activations
 from fannctl.errors import FormatError, ParameterError
-from fannctl.params import TrainingParams
+from fannctl.params import Algorithm, TrainingParams, fann_float
 
 LAYER, SHORTCUT = 0, 1
 DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -533,3 +533,34 @@ def build(
     if widrow_input_range is not None:
         init_weights(net, *widrow_input_range, uniform)
     return net
+
+
+# -- the training arrays (FANN allocates them on first use) -------------------------
+
+
+def prepare_state(net: Network) -> None:
+    """Allocate the training arrays the way FANN does on first use."""
+    state = net.state
+    size = net.weights.size
+    algorithm = net.params.training_algorithm
+    if state.slopes is None or state.slopes.size != size:
+        state.slopes = np.zeros_like(net.weights)
+    if algorithm in (Algorithm.RPROP, Algorithm.QUICKPROP, Algorithm.SARPROP) and (
+        state.prev_slopes is None or state.prev_slopes.size != size
+    ):
+        clear_train_arrays(net)
+
+
+def clear_train_arrays(net: Network) -> None:
+    """FANN's ``fann_clear_train_arrays``: zero slopes; steps to delta_zero for RPROP."""
+    state = net.state
+    state.slopes = np.zeros_like(net.weights)
+    state.prev_slopes = np.zeros_like(net.weights)
+    zero = (
+        fann_float(net.params.rprop_delta_zero)
+        if net.params.training_algorithm == Algorithm.RPROP
+        else 0.0
+    )
+    state.prev_steps = np.full_like(net.weights, zero)
+    if net.params.rprop_variant != "fann":
+        state.prev_weight_deltas = np.zeros_like(net.weights)

@@ -173,10 +173,10 @@ def test_blocks(net, blocks: Iterable[Block], name: str, *, backend=None) -> tup
             raise ParameterError("test metrics need targets in the input")
         inputs = scale_inputs(net, block.inputs.astype(net.dtype))
         wanted = scale_outputs(net, block.targets.astype(net.dtype))
-        _, block_sse, block_count, block_fail = output_errors(
-            net, engine.forward(net, inputs), wanted
+        # FANN's one float sum goes on across blocks (start=sse)
+        _, sse, block_count, block_fail = output_errors(
+            net, engine.forward(net, inputs), wanted, start=sse
         )
-        sse += block_sse
         count += block_count
         bit_fail += block_fail
         patterns += block.num_patterns

@@ -205,7 +205,7 @@ inline REALV dense_error_tanh(REALV e)
 kernel void dense_output_delta(int P, int PS, const global int *lay, const global int *acts_id,
                                const global REAL *steeps, const global REAL *targets_t,
                                const global REAL *values, const global REAL *sums,
-                               global REAL *deltas, global ACC *pattern_sse,
+                               global REAL *deltas, global float *pattern_terms,
                                global int *pattern_bits, const global REAL *hparams,
                                const global int *iparams, const global int *istate)
 {
@@ -224,12 +224,10 @@ kernel void dense_output_delta(int P, int PS, const global int *lay, const globa
     REAL limit = hparams[n * HP_COUNT + HP_BIT_FAIL_LIMIT];
     int error_fn = iparams[n * IP_COUNT + IP_ERROR_FUNCTION];
     int p0 = pb * VW;
-    ACC sse[VW];
     int bits[VW];
-    for (int l = 0; l < VW; l++) {
-        sse[l] = 0;
+    for (int l = 0; l < VW; l++)
         bits[l] = 0;
-    }
+    global float *terms = pattern_terms + ((size_t)n * P + p0) * n_out;
     for (int o = 0; o < n_out; o++) {
         int j = out_first + o;
         size_t row = nbase + (size_t)j * PS;
@@ -241,7 +239,7 @@ kernel void dense_output_delta(int P, int PS, const global int *lay, const globa
         PVSTORE(e, 0, lanes);
         for (int l = 0; l < VW; l++) {
             if (p0 + l < P) {
-                sse[l] += (ACC)lanes[l] * (ACC)lanes[l];
+                terms[l * n_out + o] = (float)(lanes[l] * lanes[l]); /* FANN's float term */
                 bits[l] += lanes[l] >= limit || lanes[l] <= -limit;
             } else {
                 lanes[l] = (REAL)0; /* padding patterns: no delta */
@@ -253,10 +251,8 @@ kernel void dense_output_delta(int P, int PS, const global int *lay, const globa
         VSTORE(dense_derivative(act[j], steep[j], y, VLOAD(pb, sums + row)) * e, pb,
                deltas + row);
     }
-    for (int l = 0; l < VW && p0 + l < P; l++) {
-        pattern_sse[(size_t)n * P + p0 + l] = sse[l];
+    for (int l = 0; l < VW && p0 + l < P; l++)
         pattern_bits[(size_t)n * P + p0 + l] = bits[l];
-    }
 }
 
 /* Hidden deltas of neurons [first, first + size): the weighted deltas of the

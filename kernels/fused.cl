@@ -116,7 +116,7 @@ kernel void train_epochs(int P, ACC desired_error, int outputs_only, int update_
     REAL momentum = hp[HP_MOMENTUM];
     int slope_from = outputs_only ? lay[L_OUT_FIRST] : lay[L_FIRST_HIDDEN];
     const global float *my_draws = draws + (size_t)n * draws_per_net;
-    ACC count = (ACC)P * (ACC)n_out;
+    float count = (float)(P * n_out); /* (float)num_MSE */
     while (is[IS_EPOCHS] < is[IS_LIMIT]) {
         if (is[IS_STATUS] != ST_RUNNING)
             break;
@@ -124,18 +124,18 @@ kernel void train_epochs(int P, ACC desired_error, int outputs_only, int update_
             is[IS_STATUS] = ST_NEED_DRAWS;
             break;
         }
-        ACC sse = 0;
+        float sse = 0; /* FANN's MSE_value: one float sum, patterns then outputs in order */
         int bits = 0;
         for (int p = 0; p < P; p++) {
             forward_pattern(lay, act, steep, w, inputs + (size_t)p * n_in, 1, values, sums, 1);
             backward_pattern(lay, act, steep, w, targets + (size_t)p * n_out, 1, values, sums,
-                             deltas, 1, bit_fail_limit, error_fn, outputs_only, &sse, &bits);
+                             deltas, 1, bit_fail_limit, error_fn, outputs_only, &sse, 0, &bits);
             if (algorithm == ALG_INCREMENTAL)
                 incremental_update(lay, w, pd, values, deltas, rate, momentum);
             else
                 add_slopes(lay, g, values, deltas, slope_from);
         }
-        ACC mse = count > 0 ? sse / count : (ACC)0;
+        float mse = count > 0 ? sse / count : 0.0f; /* fann_get_MSE divides in float */
         ns[NS_SSE] = sse;
         ns[NS_MSE] = mse;
         is[IS_BIT_FAIL] = bits;

@@ -19,7 +19,7 @@ kernel void pattern_pass(int P, int mode, const global int *lay, const global in
                          const global REAL *steeps, const global REAL *weights,
                          const global REAL *inputs, const global REAL *targets,
                          global REAL *values, global REAL *sums, global REAL *deltas,
-                         global ACC *pattern_sse, global int *pattern_bits, global REAL *out,
+                         global float *pattern_terms, global int *pattern_bits, global REAL *out,
                          const global REAL *hparams, const global int *iparams,
                          const global int *istate)
 {
@@ -49,12 +49,12 @@ kernel void pattern_pass(int P, int mode, const global int *lay, const global in
     }
     const global REAL *hp = hparams + n * HP_COUNT;
     const global int *ip = iparams + n * IP_COUNT;
-    ACC sse = 0;
+    float sse = 0;
     int bits = 0;
     backward_pattern(lay, act, steep, w, targets + (size_t)p * n_out, 1, a, t,
                      deltas + nbase + p, P, hp[HP_BIT_FAIL_LIMIT], ip[IP_ERROR_FUNCTION],
-                     mode == MODE_OUTPUTS_ONLY, &sse, &bits);
-    pattern_sse[(size_t)n * P + p] = sse;
+                     mode == MODE_OUTPUTS_ONLY, &sse,
+                     pattern_terms + ((size_t)n * P + p) * n_out, &bits);
     pattern_bits[(size_t)n * P + p] = bits;
 }
 
@@ -86,7 +86,7 @@ kernel void accumulate_slopes(int P, int first_con, const global int *lay,
 
 /* The epoch's MSE and bit fail per network, the stop test, and whether the
  * update runs. One work-item per network. */
-kernel void finish_epoch(int P, int n_out, const global ACC *pattern_sse,
+kernel void finish_epoch(int P, int n_out, const global float *pattern_terms,
                          const global int *pattern_bits, global ACC *nstate, global int *istate,
                          const global int *iparams, ACC desired_error)
 {
@@ -100,14 +100,16 @@ kernel void finish_epoch(int P, int n_out, const global ACC *pattern_sse,
     is[IS_UPDATE] = 0;
     if (is[IS_STATUS] != ST_RUNNING)
         return;
-    ACC sse = 0;
+    /* FANN's MSE_value: one float sum over (pattern, output) in order, divided in float */
+    float sse = 0;
+    const global float *terms = pattern_terms + (size_t)n * P * n_out;
+    for (size_t i = 0; i < (size_t)P * n_out; i++)
+        sse += terms[i];
     int bits = 0;
-    for (int p = 0; p < P; p++) {
-        sse += pattern_sse[(size_t)n * P + p];
+    for (int p = 0; p < P; p++)
         bits += pattern_bits[(size_t)n * P + p];
-    }
-    ACC count = (ACC)P * (ACC)n_out;
-    ACC mse = count > 0 ? sse / count : (ACC)0;
+    float count = (float)(P * n_out);
+    float mse = count > 0 ? sse / count : 0.0f;
     ns[NS_SSE] = sse;
     ns[NS_MSE] = mse;
     is[IS_BIT_FAIL] = bits;

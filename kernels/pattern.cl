@@ -85,8 +85,8 @@ inline void backward_pattern(const global int *lay, const global int *act,
                              const global REAL *steep, const global REAL *w,
                              const global REAL *target, int tstride, const global REAL *acts,
                              const global REAL *sums, global REAL *deltas, int stride,
-                             REAL bit_fail_limit, int error_fn, int outputs_only, ACC *sse,
-                             int *bit_fail)
+                             REAL bit_fail_limit, int error_fn, int outputs_only, float *sse,
+                             global float *terms, int *bit_fail)
 {
     const global int *layer_start = lay + lay[L_OFF_LAYER];
     const global int *first_con = lay + lay[L_OFF_FIRST_CON];
@@ -102,7 +102,12 @@ inline void backward_pattern(const global int *lay, const global int *act,
         REAL e = target[o * tstride] - y;
         if (is_symmetric(act[j]))
             e /= (REAL)2;
-        *sse += (ACC)e * (ACC)e;
+        /* FANN's MSE_value is a C float: e*e (in REAL) rounded to float, added in
+         * float; terms (when given) keeps each one for a sum in FANN's order */
+        float term = (float)(e * e);
+        *sse += term;
+        if (terms != 0)
+            terms[o] = term;
         if (fabs(e) >= bit_fail_limit)
             *bit_fail += 1;
         e = error_function(e, error_fn);

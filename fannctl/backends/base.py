@@ -37,6 +37,7 @@ class Gradient:
     sse: float
     count: int
     bit_fail: int
+    terms: np.ndarray | None = None  # FANN's float32 e*e terms in order, where known
 
 
 @dataclass

@@ -32,7 +32,7 @@ import numpy as np
 
 from fannctl import activations
 from fannctl.backends.base import Gradient
-from fannctl.fann_error import error_counts, error_function, halve_symmetric
+from fannctl.fann_error import accumulate, error_function, halve_symmetric, squared_terms
 from fannctl.fann_error import output_errors as output_errors  # moved; old import path kept
 from fannctl.network import SHORTCUT, LayerView, Network, layer_counts, layer_views
 
@@ -288,7 +288,9 @@ class NumpyBackend:
         first = layout.output_first
         err = targets.T - hidden[plans[last].rows]
         halve_symmetric(err, net.activation[first : first + net.num_output], axis=0)
-        sse, count, bit_fail = error_counts(err, net.params.bit_fail_limit)
+        terms = squared_terms(err, outputs_axis=0)
+        sse, count = accumulate(terms), err.size
+        bit_fail = int(np.count_nonzero(np.abs(err) >= net.params.bit_fail_limit))
         factor = error_function(err, net.params.train_error_function)
         shortcut = net.network_type == SHORTCUT
         back = bufs.back
@@ -322,7 +324,7 @@ class NumpyBackend:
             else:
                 _matmul(block[:, : below.view.size].T, delta, out=back[below.rows])
             factor = back[below.rows]
-        return Gradient(slopes, sse, count, bit_fail)
+        return Gradient(slopes, sse, count, bit_fail, terms)
 
 
 def _add_slopes(

@@ -122,10 +122,10 @@ def backend(info):
     """The backend of a device (opened once per process), self-tested on first build."""
     found = _OPENED.get(info.uid)
     if found is None:
-        from fannctl.backends.opencl.backend import OpenCLBackend
+        from fannctl.backends.opencl.train import OpenCLDevice
         from fannctl.devices import selftest
 
-        found = _OPENED[info.uid] = OpenCLBackend(info, verify=selftest.check)
+        found = _OPENED[info.uid] = OpenCLDevice(info, verify=selftest.check)
     return found
 
 

@@ -22,8 +22,8 @@ from fannctl.backends.base import Advance, Backend, Chunk
 from fannctl.checkpoint import CheckpointEvery
 from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import DeviceError, ParameterError
-from fannctl.network import Network, TrainState
-from fannctl.params import RPROP_VARIANTS, Algorithm, TrainingParams, check_params, fann_float
+from fannctl.network import Network, TrainState, prepare_state
+from fannctl.params import RPROP_VARIANTS, Algorithm, TrainingParams, check_params
 from fannctl.train import batch, incremental, quickprop, rprop, sarprop
 
 
@@ -129,34 +129,6 @@ def start_fresh_if_changed(net: Network, previous: TrainingParams) -> None:
     before = (previous.training_algorithm, previous.rprop_variant)
     if before != (net.params.training_algorithm, net.params.rprop_variant):
         net.state = TrainState(rng_state=net.state.rng_state)
-
-
-def prepare_state(net: Network) -> None:
-    """Allocate the training arrays the way FANN does on first use."""
-    state = net.state
-    size = net.weights.size
-    algorithm = net.params.training_algorithm
-    if state.slopes is None or state.slopes.size != size:
-        state.slopes = np.zeros_like(net.weights)
-    if algorithm in (Algorithm.RPROP, Algorithm.QUICKPROP, Algorithm.SARPROP) and (
-        state.prev_slopes is None or state.prev_slopes.size != size
-    ):
-        clear_train_arrays(net)
-
-
-def clear_train_arrays(net: Network) -> None:
-    """FANN's ``fann_clear_train_arrays``: zero slopes; steps to delta_zero for RPROP."""
-    state = net.state
-    state.slopes = np.zeros_like(net.weights)
-    state.prev_slopes = np.zeros_like(net.weights)
-    zero = (
-        fann_float(net.params.rprop_delta_zero)
-        if net.params.training_algorithm == Algorithm.RPROP
-        else 0.0
-    )
-    state.prev_steps = np.full_like(net.weights, zero)
-    if net.params.rprop_variant != "fann":
-        state.prev_weight_deltas = np.zeros_like(net.weights)
 
 
 def train_epoch(

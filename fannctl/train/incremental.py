@@ -10,6 +10,7 @@ import numpy as np
 
 from fannctl.backends.base import Backend
 from fannctl.data import TrainingData
+from fannctl.fann_error import accumulate
 from fannctl.network import Network
 from fannctl.params import fann_float
 
@@ -40,7 +41,8 @@ def epoch(net: Network, data: TrainingData, backend: Backend) -> tuple[float, in
         change += momentum * state.prev_weight_deltas
         net.weights += change
         state.prev_weight_deltas[:] = change
-        sse += grad.sse
+        # FANN's MSE_value: one float sum over every (pattern, output) in order
+        sse = accumulate(grad.terms, sse) if grad.terms is not None else sse + grad.sse
         count += grad.count
         bit_fail += grad.bit_fail
     return sse, count, bit_fail

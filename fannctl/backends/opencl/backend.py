@@ -1,8 +1,9 @@
 """The OpenCL backend: the numpy backend's numbers, computed on an OpenCL device.
 
 It implements the ``Backend`` protocol (``forward``, ``gradient``,
-``activate``), ``start_run``, which keeps a whole training run on the device
-in chunks of epochs (``run`` and ``train``), and ``train_many``. Kernels come
+``activate``); ``train.OpenCLDevice`` adds whole training runs on the device
+(``start_run``, ``train_many``) on top of it, so this module imports nothing
+of the run machinery. Kernels come
 from ``kernels/*.cl`` through ``kernels``, built once per device and dtype
 with ``-DREAL=float|double``; every kernel takes N networks of one shape at
 once. A program is checked by the ``verify`` function the caller hands in
@@ -35,6 +36,7 @@ from fannctl.backends.opencl.layout import (
     round_up,
 )
 from fannctl.errors import DeviceError, DeviceUnusable
+from fannctl.fann_error import accumulate
 from fannctl.network import Network
 
 LOCAL = 64  # work-group width over patterns / connections
@@ -290,7 +292,6 @@ class OpenCLBackend:
         kernel = self.kernel(dtype, "pattern_pass")
         layout, lay = self.layout(net)
         P = int(inputs.shape[0])
-        acc = self.acc_dtype()
         act = self.upload("act", net.activation.astype(np.int32))
         steep = self.upload("steep", net.steepness.astype(dtype))
         weights = self.upload("weights", net.weights.astype(dtype, copy=False))
@@ -300,7 +301,7 @@ class OpenCLBackend:
         values = self.buffer("values", size)
         sums = self.buffer("sums", size)
         deltas = self.buffer("deltas", size) if mode != MODE_FORWARD else values
-        psse = self.buffer("pattern_sse", P * acc.itemsize)
+        terms = self.buffer("pattern_terms", P * layout.n_out * 4)  # FANN's float e*e
         pbits = self.buffer("pattern_bits", P * 4)
         out = self.buffer("out", P * layout.n_out * dtype.itemsize)
         hp = self.upload("hp", hyper_params(net, P))
@@ -320,7 +321,7 @@ class OpenCLBackend:
             values,
             sums,
             deltas,
-            psse,
+            terms,
             pbits,
             out,
             hp,
@@ -333,7 +334,7 @@ class OpenCLBackend:
                 "values": values,
                 "sums": sums,
                 "deltas": deltas,
-                "pattern_sse": psse,
+                "pattern_terms": terms,
                 "pattern_bits": pbits,
                 "out": out,
                 "lay": lay,
@@ -395,22 +396,9 @@ class OpenCLBackend:
                 None,
             )
         new = self.download(g, np.empty(layout.W, dtype=dtype))
-        psse = self.download(bufs["pattern_sse"], np.empty(P, dtype=self.acc_dtype()))
+        terms = self.download(bufs["pattern_terms"], np.empty(P * layout.n_out, np.float32))
         pbits = self.download(bufs["pattern_bits"], np.empty(P, dtype=np.int32))
         slopes[...] = new
         return Gradient(
-            slopes, float(psse.astype(np.float64).sum()), P * layout.n_out, int(pbits.sum())
+            slopes, accumulate(terms), P * layout.n_out, int(pbits.sum()), terms
         )
-
-    # -- whole runs ---------------------------------------------------------------
-    def start_run(self, net, data, config):
-        """A training run kept on this device: an ``advance(n)`` over chunks of epochs."""
-        from fannctl.backends.opencl.train import DeviceAdvance
-
-        return DeviceAdvance(self, net, data, config)
-
-    def train_many(self, nets, data, config):
-        """Train N networks of one shape together (one launch computes all of them)."""
-        from fannctl.backends.opencl.train import train_many
-
-        return train_many(self, nets, data, config)

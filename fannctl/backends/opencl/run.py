@@ -40,7 +40,7 @@ from fannctl.backends.opencl.layout import (
     round_up,
 )
 from fannctl.errors import DeviceError, ParameterError
-from fannctl.network import SHORTCUT, Network, layer_views
+from fannctl.network import SHORTCUT, Network, layer_views, prepare_state
 from fannctl.params import Algorithm
 
 INCREMENTAL, BATCH, RPROP, QUICKPROP, SARPROP = Algorithm  # the kernels' ALG_* ids
@@ -68,8 +68,6 @@ class DeviceRun:
         desired_error: float,
         fused: bool | None = None,
     ) -> None:
-        from fannctl.train import prepare_state
-
         first = nets[0]
         self.backend = backend
         self.nets = nets
@@ -157,7 +155,9 @@ class DeviceRun:
             self.values = b.buffer("run_values", size)
             self.sums = b.buffer("run_sums", size)
             self.deltas = b.buffer("run_deltas", size)
-            self.pattern_sse = b.buffer("run_pattern_sse", self.N * self.P * self.acc.itemsize)
+            # FANN's float e*e per (network, pattern, output), summed in order on the device
+            n_out = self.layout.n_out
+            self.pattern_sse = b.buffer("run_pattern_terms", self.N * self.P * n_out * 4)
             self.pattern_bits = b.buffer("run_pattern_bits", self.N * self.P * 4)
         if self.dense:
             self.views = layer_views(self.nets[0])

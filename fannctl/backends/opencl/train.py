@@ -1,5 +1,8 @@
 """Device-side training runs: chunks of epochs for one network, or N networks at once.
 
+``OpenCLDevice`` is the OpenCL backend with the ``DeviceBackend`` entries
+(``start_run``, ``train_many``); ``fannctl.devices`` opens devices as these.
+
 ``DeviceAdvance`` is the ``advance`` object ``fannctl.train.train``'s loop
 drives for a run kept on the device (``run.DeviceRun``): each call runs up
 to n epochs in as few launches as it can and returns a ``Chunk``.
@@ -66,3 +69,15 @@ def train_many(backend: OpenCLBackend, nets: list[Network], data, config) -> lis
         run.advance(min(step, int((limit - epochs)[active].max())), limit=limit)
     run.sync()
     return [Chunk(*run.status(n)) for n in range(len(nets))]
+
+
+class OpenCLDevice(OpenCLBackend):
+    """An OpenCL backend that also keeps training runs on its device."""
+
+    def start_run(self, net: Network, data, config) -> DeviceAdvance:
+        """A training run kept on this device: an ``advance(n)`` over chunks of epochs."""
+        return DeviceAdvance(self, net, data, config)
+
+    def train_many(self, nets: list[Network], data, config) -> list[Chunk]:
+        """Train N networks of one shape together (one launch computes all of them)."""
+        return train_many(self, nets, data, config)
