@@ -399,6 +399,4 @@ class OpenCLBackend:
         terms = self.download(bufs["pattern_terms"], np.empty(P * layout.n_out, np.float32))
         pbits = self.download(bufs["pattern_bits"], np.empty(P, dtype=np.int32))
         slopes[...] = new
-        return Gradient(
-            slopes, accumulate(terms), P * layout.n_out, int(pbits.sum()), terms
-        )
+        return Gradient(slopes, accumulate(terms), P * layout.n_out, int(pbits.sum()), terms)
