@@ -93,7 +93,7 @@ def evolve(swarm: Swarm, errors: np.ndarray, round_index: int, config: EvolveCon
     rank = np.empty(n, dtype=np.int64)
     rank[rank_key] = np.arange(n)
     if swarm.topology.is_global or swarm.topology.kind == "mesh":
-        q = int(n * config.quantile)
+        q = _quantile_count(n, config.quantile)
         if q < 1:
             return
         best = rank_key[:q]
@@ -104,7 +104,7 @@ def evolve(swarm: Swarm, errors: np.ndarray, round_index: int, config: EvolveCon
         pools = {}
         for agent in range(n):
             hood = members[offsets[agent] : offsets[agent + 1]]
-            q = int(hood.size * config.quantile)
+            q = _quantile_count(hood.size, config.quantile)
             if q < 1:
                 continue
             ordered = hood[np.argsort(rank[hood], kind="stable")]
@@ -143,6 +143,14 @@ def evolve(swarm: Swarm, errors: np.ndarray, round_index: int, config: EvolveCon
         if not spec.choices:
             kept = ~redraw
             swarm.events.add(round_index, "perturb", losers[kept], param=param, value=new[kept])
+
+
+def _quantile_count(size: int, quantile: float) -> int:
+    """Agents in a neighbourhood's best (and worst) quantile: at least one where there
+    are two to compare, never so many that best and worst overlap."""
+    if size < 2:
+        return 0
+    return min(max(1, int(size * quantile)), size // 2)
 
 
 def _copy_agents(swarm: Swarm, targets: np.ndarray, sources: np.ndarray) -> None:

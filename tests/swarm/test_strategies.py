@@ -93,3 +93,16 @@ def test_pso_global_best_on_mesh():
     swarm = _swarm()
     errors = np.array([0.5, 0.2, 0.9, 0.1, 0.3, 0.4, 0.6, 0.7])
     assert (neighbourhood_best(swarm, errors) == 3).all()
+
+
+def test_evolve_small_neighbourhoods_still_exchange():
+    """ring:1 (three to a neighbourhood): the worst of each copies the best of it;
+    a quarter of three rounded down to none made evolve a no-op there."""
+    swarm = _swarm(agents=6, topology="ring:1")
+    errors = np.array([0.1, 0.5, 0.9, 0.2, 0.6, 0.8])
+    before = swarm.weights.copy()
+    evolve(swarm, errors.copy(), 0, EvolveConfig())
+    # agent 2's neighbourhood {1, 2, 3}: worst 2, best 3
+    np.testing.assert_array_equal(swarm.weights[2], before[3])
+    # agent 0's neighbourhood {5, 0, 1}: 0 is the best, kept
+    np.testing.assert_array_equal(swarm.weights[0], before[0])
