@@ -229,19 +229,28 @@ def _output_errors(
     elif shape.halve.any():
         err[:, shape.halve] /= 2.0
     n = err.shape[0]
-    wide = err.astype(np.float64)
+    # FANN's MSE_value is a C float: each (pattern, output) term e*e rounded to
+    # float and added in pattern-major order (fannctl.fann_error.squared_terms).
+    rows = err.transpose(0, 2, 1)  # (agents, patterns, outputs)
+    terms = np.multiply(rows, rows).astype(np.float32)
     if pattern_weights is None:
-        flat = wide.reshape(n, -1)
-        sse = np.matmul(flat[:, None, :], flat[:, :, None])[:, 0, 0]  # = np.dot per agent
         count = np.full(n, float(err[0].size))
         bit_fail = np.count_nonzero(np.abs(err) >= shape.bit_fail_limit, axis=(1, 2))
     else:
-        pw = pattern_weights[:, None, :].astype(np.float64)
-        sse = (wide * wide * pw).sum(axis=(1, 2))
+        pw = pattern_weights[:, :, None].astype(np.float32)
+        terms *= pw
         count = pattern_weights.sum(axis=1, dtype=np.float64) * shape.num_output
-        fails = (np.abs(err) >= shape.bit_fail_limit) * pw
+        fails = (np.abs(rows) >= shape.bit_fail_limit) * pw
         bit_fail = fails.sum(axis=(1, 2)).astype(np.int64)
+    sse = np.cumsum(terms.reshape(n, -1), axis=1, dtype=np.float32)[:, -1].astype(np.float64)
     return err, sse, count, bit_fail
+
+
+def mean_square(sse: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """FANN's MSE per agent (``fann_get_MSE``): the float SSE over the count, in float."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = np.float32(1) * sse.astype(np.float32) / count.astype(np.float32)
+    return np.where(count > 0, quotient, 0.0).astype(np.float64)
 
 
 def gradient(
@@ -352,7 +361,7 @@ def errors(
         hidden, _, _ = forward(shape, weights[lo:hi], steepness[lo:hi], inputs)
         out = hidden[:, shape.plans[-1].rows]
         _, sse, count, fails = _output_errors(shape, out, targets_t, None)
-        mse[lo:hi] = sse / count
+        mse[lo:hi] = mean_square(sse, count)
         bit_fail[lo:hi] = fails
     return mse, bit_fail
 
@@ -458,8 +467,7 @@ def _train_group(
         sse, count, bit_fail = gradient(
             shape, w, group.steepness, inputs, targets, slopes, group.pattern_weights
         )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mse = np.where(count > 0, sse / np.maximum(count, 1), 0.0)
+        mse = mean_square(sse, count)
         update(slopes, mse)
     return mse, bit_fail
 
