@@ -300,9 +300,16 @@ def test_lock_held_by_another_process(tmp_path):
         lock.release(held)
 
 
-def test_lock_in_a_missing_or_read_only_folder_fails_before_work(tmp_path):
+def test_lock_in_a_missing_folder_fails_before_work(tmp_path):
     with pytest.raises(FannctlError, match="no such directory"):
         lock.acquire(tmp_path / "missing" / "x.h5", "c")
+    plain_file = tmp_path / "file"
+    plain_file.write_text("")
+    with pytest.raises(FannctlError, match="cannot write: Not a directory"):
+        lock.acquire(plain_file / "x.h5", "c")  # unwritable even for root
+
+
+def test_lock_in_a_read_only_folder_fails_before_work(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o555)
