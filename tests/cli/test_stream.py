@@ -340,3 +340,18 @@ def test_unknown_formats_are_refused(xor_net: str) -> None:
     assert bad_in.exit_code == 2 and "input format must be one of" in bad_in.stderr
     bad_out = invoke("run", xor_net, "-", "-f", "xml", input="1 1\n")
     assert bad_out.exit_code == 2 and "--format must be one of" in bad_out.stderr
+
+
+@pytest.mark.parametrize(("fmt", "sep"), [("raw", " "), ("csv", ","), ("tsv", "\t")])
+def test_numpys_reader_and_the_careful_parser_read_the_same_numbers(
+    tmp_path: Path, fmt: str, sep: str
+) -> None:
+    """After the first block, plain lines go through numpy's own text reader: every
+    value must still be Python's float() of its text, exactly."""
+    values = np.random.default_rng(5).standard_normal((3000, 3)) * 10.0 ** np.arange(-3, 3, 2)
+    text = "".join(sep.join(repr(float(v)) for v in row) + "\n" for row in values)
+    path = tmp_path / f"rows.{fmt}"
+    path.write_text(text)
+    blocks = list(stream.read_blocks(path, 3, 1, input_format=fmt, block_patterns=500))
+    assert [b.num_patterns for b in blocks][:2] == [500, 500]
+    np.testing.assert_array_equal(np.vstack([b.inputs for b in blocks]), values)
