@@ -679,11 +679,12 @@ class ConvertOutcome:
 
 def convert_file(request: ConvertRequest) -> ConvertOutcome:
     """Convert a network file as ``fannctl convert`` does (a .net keeps no training state)."""
-    from fannctl import io
+    from fannctl import io, lock
 
     io.check_network_target(request.target)
     net = io.open_network(request.source, request.dtype)
-    io.save_network(net, request.target)
+    with lock.writer_lock(request.target, _command("convert_file")):
+        io.save_network(net, request.target)
     return ConvertOutcome(os.fspath(request.target), net)
 
 
