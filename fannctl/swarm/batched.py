@@ -140,6 +140,27 @@ class Chunk:
 # -- forward and gradient --------------------------------------------------------
 
 
+class Workspace:
+    """Work arrays reused from epoch to epoch and chunk to chunk (by name, shape and
+    dtype): fresh arrays of a chunk's size cost as much in page faults as the
+    arithmetic on them. Scratch only: nothing in it outlives a call's use."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        key = (name, shape, np.dtype(dtype).str)
+        found = self._arrays.get(key)
+        if found is None:
+            found = np.empty(shape, dtype=dtype)
+            self._arrays[key] = found
+        return found
+
+
+def _empty(work: Workspace | None, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    return np.empty(shape, dtype=dtype) if work is None else work.get(name, shape, dtype)
+
+
 def _blocks(shape: Shape, weights: np.ndarray, plan: LayerPlan) -> np.ndarray:
     """The layer's weights as (N, size, src_count): a view for dense layers."""
     run = weights[:, plan.con_start : plan.con_end]
@@ -174,26 +195,30 @@ def _steepness(steepness: np.ndarray, plan: LayerPlan) -> tuple[np.ndarray, np.n
 
 
 def forward(
-    shape: Shape, weights: np.ndarray, steepness: np.ndarray, inputs: np.ndarray
+    shape: Shape,
+    weights: np.ndarray,
+    steepness: np.ndarray,
+    inputs: np.ndarray,
+    work: Workspace | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
     """Every agent's activations (N, hidden_rows, P), sums per layer, steepness per layer."""
     n, patterns = weights.shape[0], inputs.shape[0]
     dtype = weights.dtype
-    hidden = np.empty((n, shape.hidden_rows, patterns), dtype=dtype)
+    hidden = _empty(work, "hidden", (n, shape.hidden_rows, patterns), dtype)
     hidden[:, list(shape.bias_rows)] = 1.0
     inputs_t = inputs.T
     sums, steeps = [], []
     with np.errstate(over="ignore", under="ignore"):
-        for plan in shape.plans:
+        for pos, plan in enumerate(shape.plans):
             block = _blocks(shape, weights, plan)
-            t = np.empty((n, plan.size, patterns), dtype=dtype)
+            t = _empty(work, f"t{pos}", (n, plan.size, patterns), dtype)
             k = plan.in_count
             if k:
                 _matmul(block[:, :, :k], inputs_t, out=t)
                 if plan.bias_only:
                     t += block[:, :, k : k + 1]
                 elif plan.rest is not None:
-                    scratch = np.empty_like(t)
+                    scratch = _empty(work, "scratch", t.shape, dtype)
                     _matmul(block[:, :, k:], hidden[:, plan.rest], out=scratch)
                     t += scratch
             else:
@@ -261,9 +286,10 @@ def gradient(
     targets: np.ndarray,
     slopes: np.ndarray,
     pattern_weights: np.ndarray | None = None,
+    work: Workspace | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Add every agent's slopes into ``slopes`` (N, C); return SSE, count and bit fail."""
-    hidden, sums, steeps = forward(shape, weights, steepness, inputs)
+    hidden, sums, steeps = forward(shape, weights, steepness, inputs, work)
     plans = shape.plans
     last = len(plans) - 1
     out = hidden[:, plans[last].rows]
@@ -272,11 +298,14 @@ def gradient(
     if pattern_weights is not None:
         factor = factor * pattern_weights[:, None, :]
     n, patterns = weights.shape[0], inputs.shape[0]
-    back = np.zeros_like(hidden) if shape.shortcut else np.empty_like(hidden)
+    back = _empty(work, "back", hidden.shape, hidden.dtype)
+    if shape.shortcut:
+        back.fill(0)
     ones = np.ones(patterns, dtype=weights.dtype)
     for pos in range(last, -1, -1):
         plan = plans[pos]
-        delta = np.empty((n, plan.size, patterns), dtype=weights.dtype)
+        delta = _empty(work, f"delta{pos}", (n, plan.size, patterns), weights.dtype)
+        scratch = _empty(work, "scratch", delta.shape, weights.dtype)
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             if _single_function(plan):
                 activations.derivative_into(
@@ -285,7 +314,7 @@ def gradient(
                     hidden[:, plan.rows],
                     sums[pos],
                     delta,
-                    np.empty_like(delta),
+                    scratch,
                 )
             else:
                 activations.derivative(
@@ -294,10 +323,11 @@ def gradient(
                     hidden[:, plan.rows].transpose(0, 2, 1),
                     sums[pos].transpose(0, 2, 1),
                     out=delta.transpose(0, 2, 1),
-                    scratch=np.empty_like(delta).transpose(0, 2, 1),
+                    scratch=scratch.transpose(0, 2, 1),
                 )
             np.multiply(delta, factor, out=delta)
-        _add_slopes(plan, slopes, delta, inputs, hidden, ones)
+        grad = _empty(work, f"grad{pos}", (n, plan.size, plan.src_count), weights.dtype)
+        _add_slopes(plan, slopes, delta, inputs, hidden, ones, grad)
         if pos == 0:
             break
         block = _blocks(shape, weights, plan)
@@ -305,7 +335,7 @@ def gradient(
         if shape.shortcut:
             lo = shape.num_input + 1
             top = plan.first - shape.num_input
-            summed = np.empty((n, plan.first - lo, patterns), dtype=weights.dtype)
+            summed = _empty(work, "summed", (n, plan.first - lo, patterns), weights.dtype)
             _matmul(block[:, :, lo : plan.first].transpose(0, 2, 1), delta, out=summed)
             back[:, lo - shape.num_input : top] += summed
         else:
@@ -321,10 +351,10 @@ def _add_slopes(
     inputs: np.ndarray,
     hidden: np.ndarray,
     ones: np.ndarray,
+    grad: np.ndarray,
 ) -> None:
     """slopes[layer] += delta @ sources for every agent (the numpy backend's split)."""
     n = delta.shape[0]
-    grad = np.empty((n, plan.size, plan.src_count), dtype=delta.dtype)
     k = plan.in_count
     if k:
         _matmul(delta, inputs, out=grad[:, :, :k])
@@ -390,9 +420,11 @@ def train_chunk(
     *,
     round_index: int,
     seed: int,
+    work: Workspace | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``epochs`` epochs of every agent's algorithm; returns the last epoch's MSE and
-    bit fail per agent (FANN's: collected during the pass, before the update)."""
+    bit fail per agent (FANN's: collected during the pass, before the update).
+    ``work``: scratch arrays to reuse (any Workspace; results do not depend on it)."""
     n = chunk.weights.shape[0]
     mse = np.zeros(n)
     bit_fail = np.zeros(n, dtype=np.int64)
@@ -406,7 +438,7 @@ def train_chunk(
             rows = np.flatnonzero(chunk.algorithm == kind)
             group = _take(chunk, rows)
         group_mse, group_fail = _train_group(
-            group, shape, inputs, targets, epochs, int(kind), round_index, seed
+            group, shape, inputs, targets, epochs, int(kind), round_index, seed, work
         )
         if kinds.size > 1:
             _put(chunk, rows, group)
@@ -449,6 +481,7 @@ def _train_group(
     algorithm: int,
     round_index: int,
     seed: int,
+    work: Workspace | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Epochs for agents that share one algorithm."""
     w = group.weights
@@ -465,7 +498,7 @@ def _train_group(
     bit_fail = np.zeros(w.shape[0], dtype=np.int64)
     for _ in range(epochs):
         sse, count, bit_fail = gradient(
-            shape, w, group.steepness, inputs, targets, slopes, group.pattern_weights
+            shape, w, group.steepness, inputs, targets, slopes, group.pattern_weights, work
         )
         mse = mean_square(sse, count)
         update(slopes, mse)

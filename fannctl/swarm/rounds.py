@@ -153,6 +153,7 @@ def train_round(
     patterns = data.num_patterns
     step = config.chunk_agents or shape.chunk_agents(patterns, swarm.dtype.itemsize)
     mse = np.empty(swarm.agents)
+    work = batched.Workspace()
     for lo in range(0, swarm.agents, step):
         hi = min(swarm.agents, lo + step)
         chunk = _chunk(swarm, lo, hi, config.data_split, patterns)
@@ -167,6 +168,7 @@ def train_round(
             config.epochs_per_round,
             round_index=swarm.round,
             seed=swarm.seed,
+            work=work,
         )
     swarm.state_algorithm[:] = swarm.algorithm
     return mse
