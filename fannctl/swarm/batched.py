@@ -28,7 +28,7 @@ from fannctl.train.batch import learning_step
 
 BATCH, RPROP, QUICKPROP, SARPROP = 1, 2, 3, 4
 PURPOSE_SARPROP = 4  # the per-agent stream SARPROP's noise draws from
-_MEMORY_BUDGET = 256 * 2**20  # bytes of work arrays per chunk
+_MEMORY_BUDGET = 16 * 2**20  # bytes of work arrays per chunk: small chunks stay in cache
 
 
 @dataclass(frozen=True)
