@@ -186,8 +186,13 @@ def _matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def _steepness(steepness: np.ndarray, plan: LayerPlan) -> tuple[np.ndarray, np.ndarray]:
     """The layer's steepness as (N, size|1, 1) for sums and (N, 1, size|1) for
-    the transposed views the activations take."""
+    the transposed views the activations take; one number when every neuron of
+    every agent shares it (numpy's one-pass clip and scalar loops, as the
+    single network's backend takes them)."""
     cols = steepness[:, plan.first : plan.first + plan.size]
+    if (cols == cols[:1, :1]).all():
+        one = cols[0, 0]
+        return one, one
     if (cols == cols[:, :1]).all():
         column = cols[:, :1]
         return column[:, :, None], column[:, None, :]
