@@ -27,7 +27,7 @@ from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import DeviceError, ParameterError
 from fannctl.fann_error import error_function, output_errors
 from fannctl.network import SHORTCUT, Network, TrainState, clear_train_arrays
-from fannctl.params import Algorithm, check_params, fann_float
+from fannctl.params import Algorithm, check_params, check_seed, fann_float
 from fannctl.train import (
     EpochResult,
     default_backend,
@@ -513,6 +513,7 @@ def cascade_train(
     check_cascadable(net)
     check_cascade_config(config)
     data = scale_data(net, data.astype(net.dtype))
+    check_seed(seed)
     rng = np.random.default_rng(seed)
     if random_source is None:
         random_source = rng.random  # SARPROP's noise, from the same seeded stream

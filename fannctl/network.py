@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from fannctl import activations
 from fannctl.errors import FormatError, ParameterError
-from fannctl.params import Algorithm, TrainingParams, fann_float
+from fannctl.params import Algorithm, TrainingParams, check_seed, fann_float
 
 LAYER, SHORTCUT = 0, 1
 DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -141,7 +141,12 @@ class Network:
 
     def astype(self, dtype: str | np.dtype) -> Network:
         """Return this network with weights and steepness in another float type."""
-        dt = np.dtype(DTYPES.get(str(dtype), dtype))
+        try:
+            dt = np.dtype(DTYPES.get(str(dtype), dtype))
+        except TypeError:
+            dt = None
+        if dt is None or dt.name not in DTYPES:
+            raise ParameterError(f"unknown dtype {dtype!r}; valid: {', '.join(DTYPES)}")
         if dt == self.dtype:
             return self
         self.weights = self.weights.astype(dt)
@@ -515,6 +520,13 @@ def build(
         raise ParameterError(f"unknown dtype {dtype!r}; valid: {', '.join(DTYPES)}")
     hidden_id = None if hidden_activation is None else activations.activation_id(hidden_activation)
     output_id = None if output_activation is None else activations.activation_id(output_activation)
+    check_seed(seed)
+    for option, value in (
+        ("--hidden-steepness", hidden_steepness),
+        ("--output-steepness", output_steepness),
+    ):
+        if value is not None and not np.isfinite(value):
+            raise ParameterError(f"{option} must be a finite number, got {value}")
     rng = np.random.default_rng(seed)
     uniform = numpy_uniform(rng)
     net = create(

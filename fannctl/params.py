@@ -264,6 +264,14 @@ def option_name(field_name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def check_seed(seed: object) -> None:
+    """ParameterError unless ``seed`` is None or a whole number >= 0 (numpy's seeds)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError(f"--seed must be a whole number >= 0, got {seed}")
+
+
 def check_params(params: TrainingParams) -> None:
     """Raise ParameterError naming the option of the first value that cannot work.
 

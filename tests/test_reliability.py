@@ -447,6 +447,9 @@ def test_create_refuses_to_replace_without_force(tmp_path):
         (["--checkpoint-every", "soon"], "--checkpoint-every: expected a count"),
         (["-o", "/nonexistent/folder/y.h5"], "cannot write: no such directory"),
         (["-o", "y.net", "--checkpoint-every", "10"], "need an HDF5 file"),
+        (["--seed", "-1"], "--seed must be a whole number >= 0"),
+        (["--dtype", "float16"], "unknown dtype 'float16'"),
+        (["--bit-fail-limit", "nan"], "--bit-fail-limit: must be a finite number"),
     ],
 )
 def test_bad_train_options_exit_2_before_any_write(tmp_path, args, message):
@@ -474,6 +477,22 @@ def test_bad_train_options_exit_2_before_any_write(tmp_path, args, message):
 def test_bad_layer_sizes_are_refused(tmp_path, layers, message):
     result = _fannctl("create", str(tmp_path / "y.h5"), "--layers", layers)
     assert result.returncode == 2 and message in result.stderr
+    assert not (tmp_path / "y.h5").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seed", "-1"], "--seed must be a whole number >= 0"),
+        (["--hidden-steepness", "nan"], "--hidden-steepness must be a finite number"),
+        (["--output-steepness", "-inf"], "--output-steepness must be a finite number"),
+    ],
+)
+def test_bad_create_options_are_refused(tmp_path, args, message):
+    # Bug guarded: --seed -1 ended in numpy's traceback; NaN steepness was stored.
+    result = _fannctl("create", str(tmp_path / "y.h5"), "--layers", "2,3,1", *args)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
     assert not (tmp_path / "y.h5").exists()
 
 

@@ -23,7 +23,7 @@ from fannctl.checkpoint import CheckpointEvery
 from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import DeviceError, ParameterError
 from fannctl.network import Network, TrainState, prepare_state
-from fannctl.params import RPROP_VARIANTS, Algorithm, TrainingParams, check_params
+from fannctl.params import RPROP_VARIANTS, Algorithm, TrainingParams, check_params, check_seed
 from fannctl.train import batch, incremental, quickprop, rprop, sarprop
 
 
@@ -207,6 +207,7 @@ def _stored_generator(net: Network) -> sarprop.RandomSource:
 
 def seed_generator(net: Network, seed: int | None) -> None:
     """Seed the generator SARPROP's random term draws from."""
+    check_seed(seed)
     if seed is not None:
         net.state.rng_state = np.random.default_rng(seed).bit_generator.state
 
