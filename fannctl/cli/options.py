@@ -10,7 +10,12 @@ import typer
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or report lines.")]
 Seed = Annotated[
-    int | None, typer.Option("--seed", help="Seed for every random draw (reproducible runs).")
+    int | None,
+    typer.Option(
+        "--seed",
+        metavar="N",
+        help="Seed for every random draw (runs repeat exactly). Default: a fresh seed.",
+    ),
 ]
 Dtype = Annotated[
     str | None,
