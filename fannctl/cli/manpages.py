@@ -59,6 +59,8 @@ ENVIRONMENT = {
     "FANNCTL_CACHE_DIR": "Where built OpenCL kernels are cached (default $XDG_CACHE_HOME/fannctl).",
     "XDG_CACHE_HOME": "The cache's parent directory (default ~/.cache).",
     "FANNCTL_NO_CACHE": "Set (not 0): build the OpenCL kernels every time, cache nothing.",
+    "FANNCTL_LIBFANN": "fannctl bench --against-libfann: the float libfann "
+    "(libfloatfann.so) to load instead of the system's.",
     "FANNCTL_DEBUG": "Set: a user error raises with its Python traceback instead of one line.",
 }
 """Every environment variable fannctl reads (a test checks the source for more)."""
