@@ -16,6 +16,14 @@ Speed (see bench/NOTES.md): neuron-major rows make every per-neuron constant
 (bias, clamp limit) a per-row scalar and a layer's steepness one number when
 it is uniform (the usual case), so each elementwise pass is one contiguous
 SIMD loop; a layer's slab is written in place with ``out=``.
+
+A pattern's outputs do not depend on the batch it comes in: ``forward``
+pads the batch with zero rows to a multiple of ``FORWARD_BLOCK`` (64)
+patterns, so BLAS computes every pattern in full tiles with the same
+summation order (a float32 sum's last bit otherwise changes with the
+batch: the edge tiles of a product are computed by other kernels). The
+training passes use every pattern of the data set at once and need no
+padding.
 The layer plans and the work arrays for a given number of patterns are built
 once per network layout and reused, looked up by network identity, so a fresh
 ``NumpyBackend()`` per epoch costs nothing. numexpr is not used: its ``exp``
@@ -37,6 +45,7 @@ from fannctl.fann_error import output_errors as output_errors  # moved; old impo
 from fannctl.network import SHORTCUT, LayerView, Network, layer_counts, layer_views
 
 _MAX_LAYOUTS = 8  # networks whose layout and work arrays are kept
+FORWARD_BLOCK = 64  # forward passes run on a multiple of this many patterns (see above)
 _MAX_BUFFER_SETS = 4  # work-array sets (pattern counts) kept per network
 
 
@@ -265,9 +274,23 @@ class NumpyBackend:
         return acts, [t.T.copy() for t in bufs.sums]
 
     def forward(self, net: Network, inputs: np.ndarray) -> np.ndarray:
-        """Outputs (P, n_out) for inputs (P, n_in), FANN's ``fann_run`` per row."""
-        layout, bufs = self._run(net, inputs.astype(net.dtype, copy=False))
-        return bufs.hidden[layout.plans[-1].rows][: net.num_output].T.copy()
+        """Outputs (P, n_out) for inputs (P, n_in), FANN's ``fann_run`` per row; a
+        row's outputs are the same whatever other rows share its batch."""
+        inputs = inputs.astype(net.dtype, copy=False)
+        count = inputs.shape[0]
+        bulk = count - count % FORWARD_BLOCK  # full blocks straight from the caller's array
+        result = np.empty((count, net.num_output), dtype=net.dtype)
+        if bulk:
+            result[:bulk] = self._outputs(net, inputs[:bulk])
+        if count > bulk:  # the rest in one zero-padded block
+            tail = np.zeros((FORWARD_BLOCK, inputs.shape[1]), dtype=net.dtype)
+            tail[: count - bulk] = inputs[bulk:]
+            result[bulk:] = self._outputs(net, tail)[: count - bulk]
+        return result
+
+    def _outputs(self, net: Network, inputs: np.ndarray) -> np.ndarray:
+        layout, bufs = self._run(net, inputs)
+        return bufs.hidden[layout.plans[-1].rows][: net.num_output].T
 
     # -- gradient -----------------------------------------------------------
     def gradient(
