@@ -421,6 +421,14 @@ class _RowParser(_Parser):
         )
 
 
+def _read_plain(lines: list[bytes], width: int) -> np.ndarray:
+    """Lines of ``width`` finite numbers each, by numpy's reader; ValueError otherwise."""
+    values = np.loadtxt(pyio.StringIO(b"\n".join(lines).decode("ascii")), dtype=np.float64, ndmin=2)
+    if values.shape != (len(lines), width) or not np.isfinite(values).all():
+        raise ValueError("not plain")
+    return values
+
+
 class _FannParser(_Parser):
     """FANN ``.data``: a header line, then an input line and an output line per pair."""
 
@@ -457,6 +465,46 @@ class _FannParser(_Parser):
         self.pairs, self.file_outputs, self.header_line = pairs, outputs, number
 
     def parse(self, first_line: int, lines: list[bytes]) -> Block | None:
+        fast = self.parse_fast(first_line, lines)
+        if fast is None:
+            return self.parse_careful(first_line, lines)
+        block, used = fast
+        if used == len(lines):
+            return block
+        rest = self.parse_careful(first_line + used, lines[used:])
+        if rest is None or not rest.num_patterns:
+            return block
+        targets = None
+        if block.targets is not None and rest.targets is not None:
+            targets = np.vstack([block.targets, rest.targets])
+        return Block(np.vstack([block.inputs, rest.inputs]), targets)
+
+    def parse_fast(self, first_line: int, lines: list[bytes]) -> tuple[Block, int] | None:
+        """Whole pairs of plain lines through numpy's text reader: (block, lines used),
+        or None where only the careful parser can tell what is wrong, and where."""
+        if self.pairs is None or self.pending_inputs is not None:
+            return None
+        step = 2 if self.file_outputs else 1
+        count = min(len(lines) // step, self.pairs - self.read)
+        if count < 2:
+            return None
+        used = lines[: count * step]
+        if any(not line.strip() or b"#" in line for line in used):
+            return None
+        try:
+            inputs = _read_plain(used[0::step], self.num_input)
+            outputs = _read_plain(used[1::2], self.file_outputs) if step == 2 else None
+        except ValueError:
+            return None
+        self.read += count
+        self.last_line = first_line + count * step - 1
+        if self.targets:
+            return Block(inputs, outputs if outputs is not None else np.zeros((count, 0))), len(
+                used
+            )
+        return Block(inputs), len(used)
+
+    def parse_careful(self, first_line: int, lines: list[bytes]) -> Block | None:
         ins: list[list[str]] = []
         in_numbers: list[int] = []
         outs: list[list[str]] = []

@@ -355,3 +355,23 @@ def test_numpys_reader_and_the_careful_parser_read_the_same_numbers(
     blocks = list(stream.read_blocks(path, 3, 1, input_format=fmt, block_patterns=500))
     assert [b.num_patterns for b in blocks][:2] == [500, 500]
     np.testing.assert_array_equal(np.vstack([b.inputs for b in blocks]), values)
+
+
+def test_fann_blocks_equal_the_whole_file_reader_and_name_a_late_error(tmp_path: Path) -> None:
+    """Whole pairs go through numpy's reader; a bad value deep in the file is still
+    named by its line."""
+    rng = np.random.default_rng(6)
+    inputs, outputs = rng.uniform(-1, 1, (900, 3)), rng.uniform(-1, 1, (900, 2))
+    lines = ["900 3 2"]
+    for x, y in zip(inputs, outputs, strict=True):
+        lines += [" ".join(repr(float(v)) for v in x), " ".join(repr(float(v)) for v in y)]
+    path = tmp_path / "big.data"
+    path.write_text("\n".join(lines) + "\n")
+    blocks = list(stream.read_blocks(path, 3, 2, targets=True, block_patterns=101))
+    data = io.load_data(path)
+    np.testing.assert_array_equal(np.vstack([b.inputs for b in blocks]), data.inputs)
+    np.testing.assert_array_equal(np.vstack([b.targets for b in blocks]), data.outputs)
+    lines[1501] = "0.5 0.25 oops"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(FormatError, match=r"big\.data:1502: value 2: 'oops' is not a number"):
+        list(stream.read_blocks(path, 3, 2, block_patterns=101))
