@@ -373,5 +373,5 @@ def test_fann_blocks_equal_the_whole_file_reader_and_name_a_late_error(tmp_path:
     np.testing.assert_array_equal(np.vstack([b.targets for b in blocks]), data.outputs)
     lines[1501] = "0.5 0.25 oops"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(FormatError, match=r"big\.data:1502: value 2: 'oops' is not a number"):
+    with pytest.raises(FormatError, match=r"big\.data:1502: value 3: 'oops' is not a number"):
         list(stream.read_blocks(path, 3, 2, block_patterns=101))
