@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from fannctl import io
 from fannctl.cli.main import app
+from fannctl.data import TrainingData
 from fannctl.swarm import load_swarm
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -383,3 +384,65 @@ def test_run_and_info_accept_a_swarm_file(tmp_path: Path):
     assert "7 agents" in text and "topology ring:1" in text and "lineage:" in text
     bad = invoke("run", str(exported), XOR, "--vote")
     assert bad.exit_code == 2 and "swarm files" in bad.stderr
+
+
+def test_strategies_chain_through_the_file(tmp_path: Path):
+    """evolve, then pso, then average: through the file (three processes' worth of
+    save and load) = the same three runs on one swarm in memory."""
+    from fannctl import swarm
+
+    path = tmp_path / "s.h5"
+    ok(
+        "swarm",
+        "spawn",
+        str(path),
+        "--agents",
+        "10",
+        "--layers",
+        "2,3,1",
+        "--seed",
+        "6",
+        "--topology",
+        "ring:2",
+        "--vary",
+        "learning_rate=0.2:0.9",
+        "--vary",
+        "algorithm=rprop,quickprop",
+        "--quiet",
+    )
+    memory = load_swarm(str(path))
+    rng = np.random.default_rng(0)
+    inputs = rng.uniform(-1, 1, (40, 2))
+    data = TrainingData(inputs, (inputs[:, :1] * inputs[:, 1:] > 0).astype(float))
+    data_path = str(tmp_path / "quadrants.data")
+    io.save_data(data, data_path, exact=True)
+    data = io.load_data(data_path)
+    for strategy, split in [("evolve", "bootstrap"), ("pso", "full"), ("average", "shard")]:
+        args = ["--strategy", strategy, "--data-split", split, "--rounds", "2"]
+        ok("swarm", "run", str(path), data_path, *args, "--epochs-per-round", "6", "--quiet")
+        config = swarm.RunConfig(strategy, 2, 6, split)
+        swarm.run(memory, data, config)
+    on_disk = load_swarm(str(path))
+    np.testing.assert_array_equal(on_disk.weights, memory.weights)
+    np.testing.assert_array_equal(on_disk.velocity, memory.velocity)
+    np.testing.assert_array_equal(on_disk.prev_steps, memory.prev_steps)
+    assert [h["strategy"] for h in on_disk.history] == ["evolve"] * 2 + ["pso"] * 2 + [
+        "average"
+    ] * 2
+
+
+def test_shards_partition_the_patterns():
+    """--data-split shard: every pattern in exactly one agent's shard; bootstrap: P draws."""
+    from fannctl.swarm import spawn
+    from fannctl.swarm.rounds import data_counts, pattern_weights
+
+    population = spawn(7, layers=[2, 3, 1], seed=1)
+    shards = pattern_weights(population, np.arange(7), 30, "shard")
+    assert set(np.unique(shards)) == {0.0, 1.0}
+    np.testing.assert_array_equal(shards.sum(axis=0), np.ones(30))
+    np.testing.assert_array_equal(shards.sum(axis=1), data_counts(population, 30, "shard"))
+    bags = pattern_weights(population, np.arange(7), 30, "bootstrap")
+    np.testing.assert_array_equal(bags.sum(axis=1), np.full(7, 30.0))
+    assert not np.array_equal(bags[0], bags[1])
+    again = pattern_weights(population, np.array([3]), 30, "bootstrap")
+    np.testing.assert_array_equal(again[0], bags[3])  # per agent, not per chunk
