@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fannctl import activations, devices, fann_error
+from fannctl.checkpoint import CheckpointEvery
 from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import DeviceError, ParameterError
 from fannctl.fann_error import error_function, output_errors
@@ -89,7 +90,24 @@ class CascadeResult:
     seconds: float
     history: list[CascadeReport] = field(default_factory=list)
     device: str = "numpy"  # where the candidate epochs ran (the last engine used)
-    stopped: bool = False  # a stop request ended the growth between phases
+    stopped: bool = False  # a stop request ended the growth after a neuron's install
+    progress: CascadeProgress | None = None  # where a stopped run stands (to checkpoint)
+
+
+@dataclass
+class CascadeProgress:
+    """Where a cascade run stands right after installing a neuron: what resuming needs.
+
+    ``neurons``: neurons installed by the run so far (toward ``max_neurons``);
+    ``epochs``: its epochs so far; ``rng_state``: the generator that draws the
+    candidates' weights and SARPROP's noise; ``history``: the report points not
+    yet saved.
+    """
+
+    neurons: int
+    epochs: int
+    rng_state: dict
+    history: list[CascadeReport] = field(default_factory=list)
 
 
 def check_cascadable(net: Network) -> None:
@@ -497,6 +515,9 @@ def cascade_train(
     uniform: Callable[[tuple[int, int]], np.ndarray] | None = None,
     device: str | None = "numpy",
     should_stop: Callable[[], bool] | None = None,
+    on_checkpoint: Callable[[CascadeProgress], None] | None = None,
+    checkpoint_every: CheckpointEvery | None = None,
+    resume: CascadeProgress | None = None,
 ) -> CascadeResult:
     """Grow and train ``net`` on ``data`` (``fann_cascadetrain_on_data``).
 
@@ -505,8 +526,11 @@ def cascade_train(
     ``--device``; None reads ``FANNCTL_DEVICE``, then ``auto``, as the CLI
     does) says where the candidate epochs' elementwise work runs
     (``devices.CandidateChoice``); the library's default, numpy, repeats
-    exactly. ``should_stop()``, read between phases, ends the growth early:
-    the phase in progress finishes, then the final output training.
+    exactly. ``should_stop()``, read after each neuron's install, ends the
+    growth there with ``result.progress``; ``on_checkpoint(progress)`` is called
+    there as ``checkpoint_every`` (neurons, or seconds) says; ``resume`` (a saved
+    progress, with ``net`` as it was then) continues such a run: with the
+    default generator, the same network grows as without the interruption.
     """
     choice = devices.CandidateChoice(device)
     check_fits(net, data)
@@ -515,14 +539,18 @@ def cascade_train(
     data = scale_data(net, data.astype(net.dtype))
     check_seed(seed)
     rng = np.random.default_rng(seed)
+    if resume is not None:
+        rng.bit_generator.state = resume.rng_state
     if random_source is None:
         random_source = rng.random  # SARPROP's noise, from the same seeded stream
     start = time.perf_counter()
     history: list[CascadeReport] = []
-    total_epochs = 0
+    total_epochs = resume.epochs if resume else 0
     done = stopped = False
-    added = 0
-    for i in range(1, config.max_neurons + 1):
+    added = resume.neurons if resume else 0
+    progress = None
+    last_checkpoint = start
+    for i in range(added + 1, config.max_neurons + 1):
         epochs, outputs = train_outputs(net, data, config.desired_error, random_source)
         total_epochs += epochs
         done = _reached(net, outputs, config.desired_error)
@@ -533,17 +561,40 @@ def cascade_train(
                 on_report(report)
         if done:
             break
-        if should_stop is not None and should_stop():
-            stopped = True
-            break
         pool = Candidates(net, uniform or rng.random)
         epochs, best = train_candidates(net, data, outputs, pool, random_source, choice)
         total_epochs += epochs
         install_candidate(net, pool, best, config.fix_quirks)
         added += 1
-        if should_stop is not None and i < config.max_neurons and should_stop():
+        if i == config.max_neurons:
+            continue
+        if should_stop is not None and should_stop():
             stopped = True
+            progress = CascadeProgress(added, total_epochs, rng.bit_generator.state, list(history))
             break
+        now = time.perf_counter()
+        if (
+            on_checkpoint is not None
+            and checkpoint_every
+            and checkpoint_every.due(added, now - last_checkpoint)
+        ):
+            on_checkpoint(
+                CascadeProgress(added, total_epochs, rng.bit_generator.state, list(history))
+            )
+            last_checkpoint = time.perf_counter()
+    if stopped:
+        return CascadeResult(
+            added,
+            float("nan"),
+            0,
+            False,
+            total_epochs,
+            time.perf_counter() - start,
+            history,
+            choice.name,
+            stopped,
+            progress,
+        )
     epochs, outputs = train_outputs(net, data, 0.0, random_source)
     total_epochs += epochs
     final = _reached(net, outputs, config.desired_error)
@@ -556,7 +607,6 @@ def cascade_train(
         time.perf_counter() - start,
         history,
         choice.name,
-        stopped,
     )
 
 

@@ -134,7 +134,9 @@ class RunRecord:
 
     ``offset``: epochs the network had before the run; ``epochs_done``: epochs
     this run has completed; ``max_epochs``: the run's limit, which the epochs
-    done count toward on resume.
+    done count toward on resume. For cascade, the steps are neurons and
+    ``max_epochs`` is ``--max-neurons``; ``state`` keeps what else a run needs
+    to go on exactly (cascade: its epochs so far and its generator).
     """
 
     epochs_done: int
@@ -143,6 +145,8 @@ class RunRecord:
     command: str = ""
     time: str = ""
     reason: str = "checkpoint"
+    kind: str = "train"
+    state: dict = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -225,7 +229,10 @@ def save_checkpoint(
         history=list(net.history),
         state=dataclasses.replace(net.state, run=record.to_dict()),
     )
-    provenance.add_history(snapshot, reports, algorithm, record.offset, device)
+    if record.kind == "cascade":
+        provenance.add_cascade_history(snapshot, reports, algorithm, record.offset)
+    else:
+        provenance.add_history(snapshot, reports, algorithm, record.offset, device)
     io.save_network(snapshot, path)
 
 
@@ -239,18 +246,24 @@ def run_record(net: Network) -> RunRecord | None:
         raise FormatError(f"the network's run record is broken ({error})") from None
 
 
-def resume_from(net: Network, name: str, max_epochs: int) -> RunRecord:
+def resume_from(net: Network, name: str, max_epochs: int, kind: str = "train") -> RunRecord:
     """The run to resume from ``net`` (read from ``name``); ParameterError if there is none."""
     record = run_record(net)
     if record is None:
         raise ParameterError(
             f"{name}: holds no interrupted run to resume (it finished, or ran without "
-            "--checkpoint-every and was not interrupted); train without --resume"
+            f"--checkpoint-every and was not interrupted); {kind} without --resume"
         )
+    if record.kind != kind:
+        raise ParameterError(
+            f"{name}: holds an interrupted {record.kind} run, not a {kind} run; "
+            f"resume it with fannctl {record.kind} --resume"
+        )
+    steps, limit = ("neurons", "--max-neurons") if kind == "cascade" else ("epochs", "--max-epochs")
     if record.epochs_done > max_epochs:
         raise ParameterError(
-            f"{name}: the interrupted run has done {record.epochs_done} epochs, "
-            f"more than --max-epochs {max_epochs}"
+            f"{name}: the interrupted run has done {record.epochs_done} {steps}, "
+            f"more than {limit} {max_epochs}"
         )
     return record
 

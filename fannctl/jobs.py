@@ -412,6 +412,8 @@ class CascadeRequest:
     dtype: str | None = None
     device: str | None = "numpy"  # where the candidate epochs' elementwise work runs
     command: str | None = None
+    checkpoint_every: str | None = None  # save as it grows: every N neurons, or a time (30s)
+    resume: bool = False  # continue the interrupted growth the target file holds
 
 
 @dataclass
@@ -459,12 +461,20 @@ def cascade_file(
     """Grow a network file as ``fannctl cascade`` does; ``on_report`` gets each report point.
 
     The target is locked for the run (``fannctl.lock``); when ``should_stop()``
-    turns true the growth ends after the phase in progress and the network
-    grown so far is saved (``outcome.stopped``).
+    turns true the growth ends once the neuron in progress is installed, and
+    the target holds a checkpoint that ``resume=True`` continues
+    (``outcome.stopped``).
     """
-    from fannctl import lock
+    from fannctl import checkpoint, lock
 
     command = request.command or _command("cascade_file")
+    target = request.output or request.network
+    if (request.checkpoint_every or request.resume) and _network_format(target) != "hdf5":
+        raise ParameterError(
+            f"{os.fspath(target)}: --checkpoint-every and --resume need an HDF5 file "
+            "(.h5): a .net file keeps no run record"
+        )
+    checkpoint.parse_every(request.checkpoint_every, "--checkpoint-every")
     with lock.writer_lock(request.output or request.network, command) as held:
         outcome = _cascade_locked(request, command, on_report, should_stop)
     outcome.lock_note = held.taken_over
@@ -472,10 +482,30 @@ def cascade_file(
 
 
 def _cascade_locked(request, command, on_report, should_stop) -> CascadeOutcome:
-    from fannctl import provenance, runner
-    from fannctl.cascade import CascadeConfig, cascade_train, check_cascadable
+    from fannctl import checkpoint, provenance, runner
+    from fannctl.cascade import (
+        CascadeConfig,
+        CascadeProgress,
+        cascade_train,
+        check_cascadable,
+        check_cascade_config,
+    )
 
-    net, _ = _open_for_training(request.network, request.output, request.dtype, request.overrides)
+    target = request.output or request.network
+    record = resume = None
+    if request.resume:
+        net, _ = _open_for_training(target, None, request.dtype, request.overrides)
+        record = checkpoint.resume_from(net, os.fspath(target), request.max_neurons, "cascade")
+        try:
+            resume = CascadeProgress(
+                record.epochs_done, int(record.state["epochs"]), dict(record.state["rng_state"])
+            )
+        except (KeyError, TypeError, ValueError):
+            raise FormatError(f"{os.fspath(target)}: broken cascade run record") from None
+    else:
+        net, _ = _open_for_training(
+            request.network, request.output, request.dtype, request.overrides
+        )
     check_cascadable(net)
     data, test_data = _load_sets(net, request.data, request.test_data, None)
     config = CascadeConfig(
@@ -484,7 +514,27 @@ def _cascade_locked(request, command, on_report, should_stop) -> CascadeOutcome:
         request.neurons_between_reports,
         request.fix_quirks,
     )
-    offset = provenance.total_epochs(net)
+    check_cascade_config(config)
+    offset = record.offset if record else provenance.total_epochs(net)
+    algorithm = net.params.algorithm_name
+
+    def save(progress: CascadeProgress, reason: str = "checkpoint") -> None:
+        state = {"epochs": progress.epochs, "rng_state": progress.rng_state}
+        run = checkpoint.RunRecord(
+            progress.neurons,
+            request.max_neurons,
+            offset,
+            command,
+            checkpoint.now(),
+            reason,
+            "cascade",
+            state,
+        )
+        checkpoint.save_checkpoint(net, target, run, progress.history, algorithm=algorithm)
+
+    every = checkpoint.parse_every(request.checkpoint_every)
+    if every and resume is None:
+        save(CascadeProgress(0, 0, np.random.default_rng(request.seed).bit_generator.state))
     result = cascade_train(
         net,
         data,
@@ -493,9 +543,27 @@ def _cascade_locked(request, command, on_report, should_stop) -> CascadeOutcome:
         on_report=on_report,
         device=request.device,
         should_stop=should_stop,
+        on_checkpoint=save if every else None,
+        checkpoint_every=every,
+        resume=resume,
     )
-    provenance.add_cascade_history(net, result.history, net.params.algorithm_name, offset)
-    target = request.output or request.network
+    if result.stopped and result.progress is not None:
+        save(result.progress, "interrupted")
+        return CascadeOutcome(
+            os.fspath(target),
+            net,
+            result.neurons_added,
+            result.mse,
+            result.bit_fail,
+            False,
+            result.epochs,
+            result.seconds,
+            result.device,
+            result.history,
+            stopped=True,
+        )
+    net.state.run = None
+    provenance.add_cascade_history(net, result.history, algorithm, offset)
     _record_and_save(
         net,
         command,
@@ -517,7 +585,6 @@ def _cascade_locked(request, command, on_report, should_stop) -> CascadeOutcome:
         result.seconds,
         result.device,
         result.history,
-        stopped=result.stopped,
     )
     if test_data is not None:
         outcome.test_mse, outcome.test_bit_fail = runner.test(net, test_data)

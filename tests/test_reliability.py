@@ -573,10 +573,53 @@ def test_cascade_stops_between_phases_and_keeps_the_neurons_grown(tmp_path):
 
     config = CascadeConfig(max_neurons=30, desired_error=0.0)
     result = cascade_train(net, data, config, seed=1, should_stop=should_stop)
-    assert result.stopped
-    assert result.neurons_added == 2  # asked before and after each neuron's candidates
-    assert net.layers == [2, 1, 1, 1]
-    assert np.isfinite(result.mse)
+    assert result.stopped and result.progress is not None
+    assert result.neurons_added == 4 == result.progress.neurons  # asked after each install
+    assert net.layers == [2, 1, 1, 1, 1, 1]
+    assert result.progress.epochs == result.epochs > 0
+
+
+@pytest.mark.parametrize("stops", [[2], [1, 3, 4]])
+def test_cascade_interrupted_and_resumed_grows_the_same_network(tmp_path, stops):
+    # Bug guarded: a resumed cascade drawing other candidate weights (its generator
+    # restarted) or counting neurons afresh.
+    from fannctl import jobs
+
+    data = ROOT / "datasets" / "two-spiral.train.gz"
+    whole = tmp_path / "whole.h5"
+    io.save_network(_shortcut_net(), whole)
+    request = jobs.CascadeRequest(whole, data, max_neurons=6, desired_error=0.0, seed=4)
+    expected = jobs.cascade_file(request)
+    assert not expected.stopped and expected.neurons_added == 6
+
+    path = tmp_path / "cut.h5"
+    io.save_network(_shortcut_net(), path)
+    done = 0
+    for stop_at in [*stops, None]:
+        resume = done > 0
+        request = jobs.CascadeRequest(
+            path, data, max_neurons=6, desired_error=0.0, seed=4, resume=resume
+        )
+        calls = {"n": done}
+
+        def should_stop(calls=calls, stop_at=stop_at) -> bool:
+            calls["n"] += 1
+            return calls["n"] == stop_at
+
+        outcome = jobs.cascade_file(request, should_stop=should_stop)
+        if stop_at is None:
+            assert not outcome.stopped
+            break
+        assert outcome.stopped and outcome.neurons_added == stop_at
+        saved = io.load_network(path)
+        assert checkpoint.run_record(saved).kind == "cascade"
+        done = stop_at
+    final = io.load_network(path)
+    reference = io.load_network(whole)
+    assert final.layers == reference.layers
+    assert final.weights.tobytes() == reference.weights.tobytes()
+    assert checkpoint.run_record(final) is None
+    assert [h["neurons"] for h in final.history] == [h["neurons"] for h in reference.history]
 
 
 def _shortcut_net():
@@ -605,6 +648,7 @@ def test_cascade_sigint_saves_and_exits_130(tmp_path):
     _, stderr = child.communicate(timeout=60)
     assert child.returncode == 130, stderr
     assert "SIGINT after" in stderr and "neurons: saved" in stderr
+    assert stderr.strip().endswith("--resume")
     grown = io.load_network(path)
     assert len(grown.layers) > len(before)
 

@@ -89,6 +89,21 @@ def cascade(
         ),
     ] = False,
     test: Annotated[str | None, _opt("--test", help="Report MSE on this set at the end.")] = None,
+    checkpoint_every: Annotated[
+        str | None,
+        _opt(
+            "--checkpoint-every",
+            help="Save the growth as it goes: every N neurons, or a time (30s, 5m).",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        _opt(
+            "--resume",
+            help="Continue the interrupted growth the file holds (its neurons count "
+            "toward --max-neurons).",
+        ),
+    ] = False,
     seed: options.Seed = None,
     dtype: options.Dtype = None,
     device: options.CascadeDevice = None,
@@ -148,6 +163,8 @@ def cascade(
             dtype=dtype,
             device=device,
             command=render.command_line(),
+            checkpoint_every=checkpoint_every,
+            resume=resume,
         )
         reports = not quiet and neurons_between_reports
         progress = None
@@ -167,7 +184,7 @@ def cascade(
                 progress.close()
         if outcome.lock_note:
             render.say(f"fannctl: note: {outcome.lock_note}", False)
-        if reports:
+        if reports and not outcome.stopped:
             render.say(
                 f"Train outputs    Current error: {outcome.mse:.6f}. Epochs {outcome.epochs:6d}"
             )
@@ -181,7 +198,7 @@ def cascade(
         if outcome.stopped:
             render.say(
                 f"fannctl: {stop.signal_name} after {outcome.neurons_added} neurons: saved "
-                f"{outcome.path}; cascade it again to grow it further",
+                f"{outcome.path}; resume with: {checkpoint.resume_hint(render.command_line())}",
                 False,
             )
             raise typer.Exit(stop.exit_code)
