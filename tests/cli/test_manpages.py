@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,27 @@ def test_activation_help_lists_every_name() -> None:
     assert [NAMES.index(n) for n in listed.split(", ")] == (
         params.TrainingParams().cascade_activation_functions
     )
+
+
+def test_shell_completion_completes_commands_and_options() -> None:
+    """`fannctl --install-completion` installs a script that asks fannctl itself."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), _FANNCTL_COMPLETE="complete_bash")
+    command = [sys.executable, "-c", "from fannctl.cli.main import main; main()"]
+    words = {"fannctl tr": "1", "fannctl run x.h5 - --input-f": "4"}
+    answers = []
+    for line, index in words.items():
+        done = subprocess.run(
+            command,
+            env={**env, "COMP_WORDS": line, "COMP_CWORD": index},
+            capture_output=True,
+            text=True,
+        )
+        answers.append(done.stdout.split())
+    assert answers == [["train"], ["--input-format"]]
+    script = subprocess.run(
+        [*command, "--show-completion", "bash"],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+    )
+    assert "_FANNCTL_COMPLETE=complete_bash" in script.stdout
