@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fannctl import activations
-from fannctl.backends.numpy_backend import error_function
+from fannctl.fann_error import error_function
 from fannctl.network import SHORTCUT, Network, layer_counts, layer_views
 from fannctl.train import quickprop, rprop, sarprop
 from fannctl.train.batch import learning_step
