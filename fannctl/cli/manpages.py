@@ -141,6 +141,8 @@ def page(path: tuple[str, ...], command, siblings: list[str]) -> str:
     summary, body, examples = _help_parts(command)
     lines = [
         f'.TH {name.upper()} 1 "" "fannctl {__version__}" "fannctl manual"',
+        ".nh",  # option names and variables are not to be hyphenated
+        ".ad l",
         ".SH NAME",
         f"{_dashes(name)} \\- {_roff(summary.rstrip('.'))}",
         ".SH SYNOPSIS",
