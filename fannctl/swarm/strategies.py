@@ -3,7 +3,8 @@
 Each exchange reads a snapshot of the population and writes the new one, so
 the result never depends on the order agents are visited in. Every random
 choice comes from the agent's own stream for the round
-(``agent_generator(seed, agent, round, purpose)``).
+(``agent_generator(seed, agent, round, purpose)``), or for PSO's per-weight
+factors from a stream per fixed block of AGENT_BLOCK agents, move and round.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fannctl.swarm.batched import agent_generator
-from fannctl.swarm.population import Swarm, get_values, set_values
+from fannctl.swarm.population import AGENT_BLOCK, Swarm, get_values, set_values
 from fannctl.swarm.topology import Topology
 
 STRATEGIES = ("independent", "average", "evolve", "pso")
@@ -199,12 +200,11 @@ def pso_step(
     swarm.best_weights[better] = swarm.weights[better]
     social = neighbourhood_best(swarm, swarm.best_error)
     dt = swarm.weights.dtype
-    for lo in range(0, n, 1024):
-        hi = min(n, lo + 1024)
-        r = np.empty((hi - lo, 2, c), dtype=dt)
-        for row in range(lo, hi):
-            key = [swarm.seed, row, round_index, PURPOSE_PSO, iteration]
-            r[row - lo] = np.random.Generator(np.random.PCG64(key)).random((2, c), dtype=dt)
+    for block, lo in enumerate(range(0, n, AGENT_BLOCK)):
+        hi = min(n, lo + AGENT_BLOCK)
+        # one stream per fixed block of agents, move and round (not per compute chunk)
+        key = [swarm.seed, PURPOSE_PSO, round_index, iteration, block]
+        r = np.random.Generator(np.random.PCG64(key)).random((hi - lo, 2, c), dtype=dt)
         x = swarm.weights[lo:hi]
         v = swarm.velocity[lo:hi]
         v *= dt.type(config.inertia)
