@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import glob
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -123,7 +124,28 @@ def acquire(path: PathLike, command: str) -> WriterLock:
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)
     os.write(fd, f"{os.getpid()}\n{command}\n".encode("utf-8", errors="replace"))
+    if note is not None:
+        removed = remove_stale_temp_files(target)
+        if removed:
+            note += f"; removed {removed} temp file(s) its interrupted write left"
     return WriterLock(target, sidecar, fd, note)
+
+
+def remove_stale_temp_files(path: PathLike) -> int:
+    """Remove ``.NAME.*.tmp`` beside ``path`` (atomic writes' temp files); how many.
+
+    Only for a writer that holds the lock after a stale one: any such file was
+    left by a writer killed mid-write.
+    """
+    folder, name = os.path.split(os.path.abspath(os.fspath(path)))
+    removed = 0
+    for candidate in glob.glob(
+        os.path.join(glob.escape(folder), glob.escape(f".{name}.") + "*.tmp")
+    ):
+        with contextlib.suppress(OSError):
+            os.unlink(candidate)
+            removed += 1
+    return removed
 
 
 def release(lock: WriterLock) -> None:

@@ -290,12 +290,17 @@ def test_lock_held_by_another_process(tmp_path):
     finally:
         child.stdin.close()
         child.wait(10)
-    # The child exited without releasing (no unlink): its sidecar is stale.
+    # The child exited without releasing (no unlink): its sidecar is stale, and a
+    # temp file of a write it did not finish lies beside the target.
+    (tmp_path / ".x.h5.abc123.tmp").write_bytes(b"half a file")
+    (tmp_path / ".x.h5x.abc123.tmp").write_bytes(b"another file's")
     held = lock.acquire(target, "me")
     try:
         assert held.taken_over is not None
         assert f"stale lock on {target} left by pid {child.pid}" in held.taken_over
         assert "now gone" in held.taken_over
+        assert "removed 1 temp file(s)" in held.taken_over
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".x.h5.lock", ".x.h5x.abc123.tmp"]
     finally:
         lock.release(held)
 
@@ -387,6 +392,7 @@ def test_kill_9_at_random_moments_never_loses_the_file_and_resume_is_exact(tmp_p
     assert final.weights.tobytes() == reference.weights.tobytes()
     assert final.state.prev_steps.tobytes() == reference.state.prev_steps.tobytes()
     assert max(p.get("epochs_total", 0) for p in final.provenance) == epochs
+    assert not list(tmp_path.glob(".x.h5*"))  # no lock or temp file left behind
 
 
 def test_sigterm_saves_a_checkpoint_and_says_how_to_resume(tmp_path):
