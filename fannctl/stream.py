@@ -163,11 +163,11 @@ def test_blocks(net, blocks: Iterable[Block], name: str, *, backend=None) -> tup
     The squared errors are summed in float64 block by block, as ``runner.test``
     sums them over the whole set.
     """
-    from fannctl import devices
+    from fannctl.backends import default_backend
     from fannctl.data import scale_inputs, scale_outputs
     from fannctl.fann_error import mse, output_errors
 
-    engine = backend if backend is not None else devices.resolve("numpy")
+    engine = backend if backend is not None else default_backend()
     sse, count, bit_fail, patterns = 0.0, 0, 0, 0
     for block in blocks:
         if block.targets is None:

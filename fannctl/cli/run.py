@@ -106,8 +106,7 @@ def run(
     Example: tail -f readings.txt | fannctl run net.h5 - --format csv
     """
     with render.user_errors():
-        from fannctl import io, stream
-        from fannctl.devices import resolve
+        from fannctl import jobs, stream
         from fannctl.io._files import display_name
 
         out_format = None if metrics else render.output_format(fmt, json_out, output)
@@ -133,8 +132,8 @@ def run(
             from fannctl.errors import ParameterError
 
             raise ParameterError(f"{net_path}: --agent and --vote are for swarm files")
-        net = io.open_network(net_path, dtype)
-        backend = resolve(device)
+        session = jobs.open_run(jobs.RunRequest(net_path, input_path, metrics, dtype, device))
+        net, backend = session.network, session.backend
         blocks = stream.read_blocks(
             input_path,
             net.num_input,
@@ -151,17 +150,13 @@ def run(
             else:
                 print(f"mse: {mse!r}\nbit_fail: {bit_fail}\npatterns: {patterns}")
             return
-        render.write_rows(
-            outputs(net, blocks, backend), output, out_format, net.dtype, net.num_output
-        )
+        render.write_rows(outputs(session, blocks), output, out_format, net.dtype, net.num_output)
 
 
-def outputs(net, blocks: Iterable, backend) -> Iterator:
-    """The outputs of each block of patterns, a block at a time (what ``run`` prints)."""
-    from fannctl import runner
-
-    for block in blocks:
-        yield runner.run(net, block.inputs, backend=backend)
+def outputs(session, blocks: Iterable) -> Iterator:
+    """The outputs of each block of patterns, a block at a time (what ``run`` prints):
+    each block is answered before the next is read."""
+    return session.outputs(block.inputs for block in blocks)
 
 
 def register(app: typer.Typer) -> None:
