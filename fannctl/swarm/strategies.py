@@ -95,33 +95,26 @@ def evolve(swarm: Swarm, errors: np.ndarray, round_index: int, config: EvolveCon
     rank[rank_key] = np.arange(n)
     if swarm.topology.is_global or swarm.topology.kind == "mesh":
         q = _quantile_count(n, config.quantile)
-        if q < 1:
-            return
-        best = rank_key[:q]
-        losers = rank_key[n - q :]
-        pools = {int(agent): best for agent in losers}
+        losers = np.sort(rank_key[n - q :])
+        ordered, starts, counts = rank_key, np.zeros(q, np.int64), np.full(q, q)
     else:
+        # Every neighbourhood sorted by rank at once: segment by segment (CSR).
         offsets, members = hoods(swarm.topology)
-        pools = {}
-        for agent in range(n):
-            hood = members[offsets[agent] : offsets[agent + 1]]
-            q = _quantile_count(hood.size, config.quantile)
-            if q < 1:
-                continue
-            ordered = hood[np.argsort(rank[hood], kind="stable")]
-            if agent in ordered[hood.size - q :]:
-                pools[agent] = ordered[:q]
-    if not pools:
+        sizes = np.diff(offsets)
+        segment = np.repeat(np.arange(n), sizes)
+        ordered = members[np.lexsort((rank[members], segment))]
+        position = np.arange(members.size) - offsets[segment]
+        own = np.empty(n, dtype=np.int64)
+        is_self = ordered == segment
+        own[segment[is_self]] = position[is_self]
+        q = np.minimum(np.maximum(1, (sizes * config.quantile).astype(np.int64)), sizes // 2)
+        losers = np.flatnonzero((q > 0) & (own >= sizes - q))
+        starts, counts = offsets[losers], q[losers]
+    if losers.size == 0:
         return
-    losers = np.array(sorted(pools), dtype=np.int64)
     rngs = [agent_generator(swarm.seed, int(a), round_index, PURPOSE_EVOLVE) for a in losers]
-    sources = np.array(
-        [
-            pools[int(a)][rng.integers(pools[int(a)].size)]
-            for a, rng in zip(losers, rngs, strict=True)
-        ],
-        dtype=np.int64,
-    )
+    picks = np.array([rng.integers(count) for rng, count in zip(rngs, counts, strict=True)])
+    sources = ordered[starts + picks]
     _copy_agents(swarm, losers, sources)
     if swarm.errors is not None:
         swarm.errors[losers] = swarm.errors[sources]
