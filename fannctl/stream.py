@@ -160,8 +160,8 @@ def read_blocks(
 def test_blocks(net, blocks: Iterable[Block], name: str, *, backend=None) -> tuple[float, int, int]:
     """FANN's ``fann_test_data`` over streamed labelled blocks: (MSE, bit fail, patterns).
 
-    The squared errors are summed in float64 block by block, as ``runner.test``
-    sums them over the whole set.
+    The squared errors go into one running sum across the blocks, as
+    ``runner.test`` sums them over the whole set.
     """
     from fannctl.backends import default_backend
     from fannctl.data import scale_inputs, scale_outputs
@@ -232,8 +232,8 @@ def _gunzip(chunks: Iterator[bytes], name: str) -> Iterator[bytes]:
     begun = False  # the current member has been fed bytes
     try:
         for data in chunks:
-            while data:
-                begun = True
+            while True:
+                begun = begun or bool(data)
                 out = inflate.decompress(data, READ_SIZE)
                 if out:
                     yield out
@@ -243,6 +243,8 @@ def _gunzip(chunks: Iterator[bytes], name: str) -> Iterator[bytes]:
                     inflate, begun = zlib.decompressobj(wbits=31), False
                     if not data.strip(b"\0"):
                         data = b""  # padding after the last member
+                if not data and len(out) < READ_SIZE:
+                    break  # this piece is used up and nothing waits inside
     except zlib.error as error:
         raise FormatError(f"{name}: corrupt gzip data ({error})") from None
     if begun:

@@ -181,6 +181,14 @@ def test_gzip_text_is_read_in_pieces(xor_net: str, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "cut.txt.gz: corrupt gzip data" in result.stderr
 
 
+def test_gzip_expanding_past_a_read_loses_nothing(tmp_path: Path) -> None:
+    """A few kB of gzip that inflate to 3 MB (three reads' worth): nothing is lost."""
+    path = tmp_path / "many.txt.gz"
+    path.write_bytes(gzip.compress(b"1 -1\n" * 600_000))
+    blocks = stream.read_blocks(path, 2, 1)
+    assert sum(block.num_patterns for block in blocks) == 600_000
+
+
 def test_npy_input_in_blocks(xor_net: str, tmp_path: Path) -> None:
     inputs = np.random.default_rng(1).uniform(-1, 1, (10, 2))
     path = tmp_path / "in.npy"
