@@ -11,6 +11,7 @@ from typer._click import exceptions as click
 from typer.core import TyperGroup
 
 from fannctl.cli import (
+    bench,
     cascade,
     coercion,
     convert,
@@ -128,6 +129,7 @@ app = typer.Typer(
 for module in (create, train, run, cascade, convert, info, health, data):
     module.register(app)
 swarm.register(app)  # the swarm sub-app: spawn, run, export
+bench.register(app)
 
 
 def _version(value: bool) -> None:
