@@ -67,7 +67,8 @@ def spawn(
         ),
     ] = None,
     algorithm: Annotated[
-        str | None, typer.Option("--algorithm", "-a", help="batch, rprop, quickprop, sarprop.")
+        str | None,
+        typer.Option("--algorithm", "-a", help="incremental, batch, rprop, quickprop, sarprop."),
     ] = None,
     error_function: Annotated[
         str | None, typer.Option("--error-function", help="tanh (default) or linear.")

@@ -26,7 +26,7 @@ from fannctl.network import SHORTCUT, Network, layer_counts, layer_views
 from fannctl.train import quickprop, rprop, sarprop
 from fannctl.train.batch import learning_step
 
-BATCH, RPROP, QUICKPROP, SARPROP = 1, 2, 3, 4
+INCREMENTAL, BATCH, RPROP, QUICKPROP, SARPROP = 0, 1, 2, 3, 4
 PURPOSE_SARPROP = 4  # the per-agent stream SARPROP's noise draws from
 _MEMORY_BUDGET = 16 * 2**20  # bytes of work arrays per chunk: small chunks stay in cache
 
@@ -250,9 +250,14 @@ def outputs(
 
 
 def _output_errors(
-    shape: Shape, out: np.ndarray, targets_t: np.ndarray, pattern_weights: np.ndarray | None
+    shape: Shape,
+    out: np.ndarray,
+    targets_t: np.ndarray,
+    pattern_weights: np.ndarray | None,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """FANN's ``target - y`` (halved for symmetric outputs), SSE, count and bit fail per agent."""
+    """FANN's ``target - y`` (halved for symmetric outputs), SSE, count and bit fail per
+    agent; the SSE goes on from ``start`` (earlier patterns of the same pass)."""
     err = targets_t - out
     if shape.halve.all():
         err /= 2.0
@@ -272,7 +277,10 @@ def _output_errors(
         count = pattern_weights.sum(axis=1, dtype=np.float64) * shape.num_output
         fails = (np.abs(rows) >= shape.bit_fail_limit) * pw
         bit_fail = fails.sum(axis=(1, 2)).astype(np.int64)
-    sse = np.cumsum(terms.reshape(n, -1), axis=1, dtype=np.float32)[:, -1].astype(np.float64)
+    flat = terms.reshape(n, -1)
+    if start is not None:  # as fann_error.accumulate: the first term plus the start
+        flat[:, 0] += start.astype(np.float32)
+    sse = np.cumsum(flat, axis=1, dtype=np.float32)[:, -1].astype(np.float64)
     return err, sse, count, bit_fail
 
 
@@ -292,13 +300,15 @@ def gradient(
     slopes: np.ndarray,
     pattern_weights: np.ndarray | None = None,
     work: Workspace | None = None,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Add every agent's slopes into ``slopes`` (N, C); return SSE, count and bit fail."""
+    """Add every agent's slopes into ``slopes`` (N, C); return SSE (going on from
+    ``start``), count and bit fail."""
     hidden, sums, steeps = forward(shape, weights, steepness, inputs, work)
     plans = shape.plans
     last = len(plans) - 1
     out = hidden[:, plans[last].rows]
-    err, sse, count, bit_fail = _output_errors(shape, out, targets.T, pattern_weights)
+    err, sse, count, bit_fail = _output_errors(shape, out, targets.T, pattern_weights, start)
     factor = error_function(err, shape.error_function)
     if pattern_weights is not None:
         factor = factor * pattern_weights[:, None, :]
@@ -489,6 +499,8 @@ def _train_group(
     work: Workspace | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Epochs for agents that share one algorithm."""
+    if algorithm == INCREMENTAL:
+        return _train_incremental(group, shape, inputs, targets, epochs, work)
     w = group.weights
     dt = w.dtype
     if group.pattern_weights is None:
@@ -507,6 +519,49 @@ def _train_group(
         )
         mse = mean_square(sse, count)
         update(slopes, mse)
+    return mse, bit_fail
+
+
+def _train_incremental(
+    group: Chunk,
+    shape: Shape,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    epochs: int,
+    work: Workspace | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """FANN's incremental training for every agent at once: a pattern at a time,
+    each agent's weights moved by ``rate * slope + momentum * previous change``
+    (``prev_steps`` holds the previous changes, FANN's prev_weights_deltas)."""
+    w = group.weights
+    rate = _column(group, "learning_rate")
+    momentum = _column(group, "learning_momentum")
+    previous = group.prev_steps
+    slopes = np.zeros_like(w)
+    n = w.shape[0]
+    mse, bit_fail = np.zeros(n), np.zeros(n, dtype=np.int64)
+    for _ in range(epochs):
+        sse, count, bit_fail = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
+        for row in range(inputs.shape[0]):
+            slopes[...] = 0
+            sse, pattern_count, pattern_fail = gradient(
+                shape,
+                w,
+                group.steepness,
+                inputs[row : row + 1],
+                targets[row : row + 1],
+                slopes,
+                None,
+                work,
+                start=sse,
+            )
+            change = slopes * rate
+            change += momentum * previous
+            w += change
+            previous[...] = change
+            count += pattern_count
+            bit_fail += pattern_fail
+        mse = mean_square(sse, count)
     return mse, bit_fail
 
 

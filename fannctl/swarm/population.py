@@ -47,7 +47,7 @@ HYPERPARAMETERS = (
 )
 STEEPNESSES = ("hidden_steepness", "output_steepness")
 VARIABLE = (*HYPERPARAMETERS, *STEEPNESSES, "algorithm")
-SWARM_ALGORITHMS = ("batch", "rprop", "quickprop", "sarprop")
+SWARM_ALGORITHMS = ("incremental", "batch", "rprop", "quickprop", "sarprop")
 
 # Event kinds in the lineage log.
 EVENT_KINDS = ("spawn", "copy", "perturb", "redraw", "average", "pso")
@@ -229,7 +229,10 @@ class Swarm:
             **{name: float(self.hyper[name][agent]) for name in HYPERPARAMETERS},
         )
         state = TrainState()
-        if self.prev_steps is not None and self.state_algorithm[agent] == self.algorithm[agent]:
+        kept = self.prev_steps is not None and self.state_algorithm[agent] == self.algorithm[agent]
+        if kept and self.algorithm[agent] == 0:  # incremental: its previous changes
+            state.prev_weight_deltas = self.prev_steps[agent].copy()
+        elif kept:
             state.slopes = np.zeros_like(net.weights)
             state.prev_steps = self.prev_steps[agent].copy()
             state.prev_slopes = self.prev_slopes[agent].copy()

@@ -83,6 +83,13 @@ def check_config(swarm: Swarm, data: TrainingData, config: RunConfig) -> None:
             f"{data.source or 'data'}: {swarm.agents} shards (one per agent) but only "
             f"{data.num_patterns} patterns"
         )
+    incremental = config.algorithm == "incremental" or (
+        config.algorithm is None and bool((swarm.algorithm == 0).any())
+    )
+    if incremental and config.data_split != "full":
+        raise ParameterError("incremental training presents every pattern (--data-split full)")
+    if incremental and swarm.template.is_sparse:
+        raise ParameterError("a swarm of sparse networks cannot train incrementally")
     if config.strategy == "pso" and config.data_split != "full":
         raise ParameterError("pso moves every particle on the full data set (--data-split full)")
     if not 0 < config.evolve.quantile <= 0.5:

@@ -160,3 +160,23 @@ def test_algorithm_ids_are_fanns():
     assert (batched.BATCH, batched.RPROP, batched.QUICKPROP, batched.SARPROP) == tuple(
         algorithm_id(a) for a in ("batch", "rprop", "quickprop", "sarprop")
     )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_incremental_agents_equal_separate_runs(dtype):
+    """FANN's incremental rule, a pattern at a time for all agents at once: weights,
+    previous changes (momentum) and MSE as N separate `train` runs."""
+    data = io.load_data(THYROID)
+    data.inputs, data.outputs = data.inputs[:40], data.outputs[:40]
+    nets = _nets([21, 5, 3], ["incremental"] * 3, dtype)
+    for i, net in enumerate(nets):
+        net.params.learning_momentum = 0.3 * i
+    chunk = _chunk(nets)
+    mse, bit_fail = batched.train_chunk(
+        chunk, batched.Shape.of(nets[0]), data.inputs, data.outputs, 8, round_index=0, seed=0
+    )
+    singles = _single_runs(nets, data, 8, 0)
+    for agent, (net, result) in enumerate(zip(nets, singles, strict=True)):
+        np.testing.assert_array_equal(chunk.weights[agent], net.weights)
+        np.testing.assert_array_equal(chunk.prev_steps[agent], net.state.prev_weight_deltas)
+        assert mse[agent] == result.mse and bit_fail[agent] == result.bit_fail

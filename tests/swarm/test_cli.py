@@ -40,7 +40,7 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("algorithm", ["rprop", "quickprop", "batch"])
+@pytest.mark.parametrize("algorithm", ["rprop", "quickprop", "batch", "incremental"])
 def test_one_agent_swarm_equals_fannctl_train(tmp_path: Path, algorithm: str):
     """spawn --from NET, run 1 round of E epochs, export = `fannctl train` for E epochs."""
     net = tmp_path / "net.h5"
@@ -281,7 +281,8 @@ def test_json_lines_and_quiet(tmp_path: Path):
         (["run", "{s}", XOR, "--strategy", "gossip"], "unknown strategy"),
         (["run", "{s}", XOR, "--data-split", "shard"], "shards"),
         (["run", "{s}", XOR, "--data-split", "halves"], "--data-split"),
-        (["run", "{s}", XOR, "--algorithm", "incremental"], "incremental"),
+        (["run", "{s}", XOR, "--algorithm", "cascade"], "a swarm trains with"),
+        (["run", "{s}", XOR, "-a", "incremental", "--data-split", "bootstrap"], "every pattern"),
         (["run", "{s}", str(ROOT / "datasets" / "missing.data")], "no such file"),
         (["export", "{s}", "{out}", "--agent", "99"], "does not exist"),
     ],
@@ -307,7 +308,7 @@ def test_bad_input_leaves_swarm_untouched(tmp_path: Path, args, message):
         (["--topology", "ring:x"], "not a whole number"),
         (["--vary", "colour=1:2"], "unknown parameter"),
         (["--vary", "learning_rate=2:1"], "LO <= HI"),
-        (["--vary", "algorithm=rprop,incremental"], "cannot train in a swarm"),
+        (["--vary", "algorithm=rprop,cascade"], "cannot train in a swarm"),
         (["--from", "{net}"], "not both"),
     ],
 )
