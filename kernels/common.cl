@@ -28,6 +28,14 @@ typedef float WIDE;
 #define REAL float
 #endif
 
+/* fann_get_MSE: the float SSE over the float count, correctly rounded as a C
+ * float division is. OpenCL lets a float division be off by 2.5 ulp (NVIDIA's
+ * is); a double quotient rounded to float is the correctly rounded one. */
+inline float fann_mse(float sse, float count)
+{
+    return (float)((WIDE)sse / (WIDE)count);
+}
+
 /* ---- packed layout (one int buffer per network shape) ------------------ */
 #define L_T 0          /* neurons in the flat array, bias neurons included */
 #define L_W 1          /* connections */

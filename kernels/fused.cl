@@ -135,7 +135,7 @@ kernel void train_epochs(int P, ACC desired_error, int outputs_only, int update_
             else
                 add_slopes(lay, g, values, deltas, slope_from);
         }
-        float mse = count > 0 ? sse / count : 0.0f; /* fann_get_MSE divides in float */
+        float mse = count > 0 ? fann_mse(sse, count) : 0.0f;
         ns[NS_SSE] = sse;
         ns[NS_MSE] = mse;
         is[IS_BIT_FAIL] = bits;

@@ -109,7 +109,7 @@ kernel void finish_epoch(int P, int n_out, const global float *pattern_terms,
     for (int p = 0; p < P; p++)
         bits += pattern_bits[(size_t)n * P + p];
     float count = (float)(P * n_out);
-    float mse = count > 0 ? sse / count : 0.0f;
+    float mse = count > 0 ? fann_mse(sse, count) : 0.0f;
     ns[NS_SSE] = sse;
     ns[NS_MSE] = mse;
     is[IS_BIT_FAIL] = bits;

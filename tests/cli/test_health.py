@@ -121,18 +121,22 @@ def test_broken_kernels_fail_the_device_but_numpy_still_computes(tmp_path, monke
     report = json.loads(result.stdout)
     assert result.exit_code == 1 and report["status"] == "degraded"
     assert "build failed" in report["devices"][1]["self_test"]["float32"]
-    assert "pattern.cl" in report["devices"][1]["log"]  # the build log is in the JSON
+    log = report["devices"][1]["log"]  # the build log is in the JSON (NVIDIA names no file)
+    assert "pattern.cl" in log or "broken" in log
     assert report["kernels"]["built_on"] == []
     assert any("no OpenCL device works" in p for p in report["problems"])
     assert len(report["unusable"]) == len(report["devices"]) - 1
 
 
 def _break_one(monkeypatch) -> str:
-    """The first listed device fails to build as PoCL 3.0 does on a CPU it does not know."""
+    """The first PoCL device fails to build as PoCL 3.0 does on a CPU it does not know."""
     from fannctl.backends.opencl.backend import OpenCLBackend
     from fannctl.errors import DeviceUnusable
 
-    broken = devices.all_devices()[0].uid
+    pocls = [i.uid for i in devices.all_devices() if i.uid.startswith("pocl-")]
+    if not pocls:
+        pytest.skip("the diagnosis under test is PoCL's; no PoCL device here")
+    broken = pocls[0]
     real = OpenCLBackend.program
 
     def program(self, dtype):
