@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fannctl import activations
+from fannctl.errors import ParameterError
 from fannctl.fann_error import error_function
 from fannctl.network import SHORTCUT, Network, layer_counts, layer_views
 from fannctl.train import quickprop, rprop, sarprop
@@ -67,6 +68,10 @@ class Shape:
     @classmethod
     def of(cls, net: Network) -> Shape:
         """The shape of ``net`` (its weights are not looked at)."""
+        beyond = sorted({int(a) for a in net.activation if a >= len(activations.NAMES)})
+        if beyond:  # e.g. softmax: computed across a layer, not neuron by neuron
+            names = ", ".join(_function_name(a) for a in beyond)
+            raise ParameterError(f"a swarm computes FANN's activation functions only, not {names}")
         n_in = net.num_input
         plans = []
         for view in layer_views(net):
@@ -116,6 +121,13 @@ class Shape:
     def chunk_agents(self, patterns: int, itemsize: int, budget: int = _MEMORY_BUDGET) -> int:
         """How many agents one chunk holds so its work arrays stay within ``budget``."""
         return max(1, budget // self.agent_bytes(patterns, itemsize))
+
+
+def _function_name(ident: int) -> str:
+    try:
+        return activations.activation_name(ident)
+    except (IndexError, KeyError):
+        return f"activation function {ident}"
 
 
 @dataclass

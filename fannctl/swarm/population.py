@@ -367,6 +367,9 @@ def spawn(
         weights = weights.materialize()
     if params is not None:
         template.params = params
+    from fannctl.swarm.batched import Shape
+
+    Shape.of(template)  # refuses what the batched trainer cannot compute (softmax)
     if template.params.rprop_variant != "fann":
         raise ParameterError("a swarm trains with FANN's RPROP variant only")
     if ALGORITHMS[template.params.training_algorithm] not in SWARM_ALGORITHMS:

@@ -124,3 +124,12 @@ def test_spawn_lazy_equals_materialized(tmp_path: Path):
     save_swarm(lazy, tmp_path / "s.h5")
     np.testing.assert_array_equal(load_swarm(tmp_path / "s.h5").weights, eager.weights)
     assert np.abs(eager.weights).max() <= 0.1
+
+
+def test_spawn_refuses_functions_beyond_fanns():
+    """An activation computed across a layer (fannctl's softmax, id 20) would be
+    evaluated neuron by neuron by the batched trainer: refused at spawn."""
+    net = build([2, 3, 2], seed=1)
+    net.activation[net.layer_first()[-1] :] = 20
+    with pytest.raises(ParameterError, match="activation functions only"):
+        spawn(3, template=net)
