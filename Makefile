@@ -52,8 +52,9 @@ fmt: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The standard suite beside libfann (Debian's libfann-dev): the README's table.
 bench: install
-	$(PY) bench/train_speed.py
+	$(FANNCTL) bench --against-libfann
 
 # Man pages from the CLI (one per command, sub-commands included); a test fails
 # when man/ is out of date. install-man puts them where `man fannctl-train` looks.

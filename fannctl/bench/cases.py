@@ -98,6 +98,8 @@ class Case:
     fannctl: Callable[[Context], Trial]
     libfann: Callable[[Context], Trial] | None = None
     repeats: dict[str, int] | None = None  # per suite, when not the suite's own
+    reference: tuple[str, Callable[[Context], Trial]] | None = None
+    """Another engine timed beside fannctl in every run (not libfann): its name and trial."""
 
     @property
     def lower_is_better(self) -> bool:
@@ -161,23 +163,25 @@ def _saved(ctx: Context, key: str, make: Callable[[], object], suffix: str = ".n
 def _train_fannctl(name: str, algorithm: str) -> Callable[[Context], Trial]:
     def prepare(ctx: Context) -> Trial:
         from fannctl import devices
-        from fannctl.train import train_epoch
+        from fannctl.train import TrainConfig, train
 
         work = WORKLOADS[name]
         data = ctx.data(work.data)
         epochs = ctx.size(*work.epochs)
         start = start_network(work, algorithm)
         backend = devices.resolve(ctx.device)
+        # ``fannctl train``'s loop (a device keeps the whole run); a negative
+        # target never stops early, like libfann's loop of fann_train_epoch
+        config = TrainConfig(max_epochs=epochs, desired_error=-1.0, report_every=0)
         state = {}
 
         def reset() -> None:
             state["net"] = start.copy()
 
         def body() -> float:
-            net = state["net"]
-            result = None
-            for _ in range(epochs):
-                result = train_epoch(net, data, backend=backend)
+            result = train(state["net"], data, config, backend=backend)
+            if result.epochs != epochs:
+                raise FannctlError(f"train/{name}/{algorithm} stopped after {result.epochs} epochs")
             return result.mse
 
         connections = start.total_connections * data.num_patterns
@@ -442,6 +446,63 @@ def _run_libfann(ctx: Context) -> Trial:
     )
 
 
+def _text_rows(ctx: Context) -> tuple[Path, int]:
+    """The mushroom test inputs as plain text rows (what ``run`` reads as raw)."""
+    count = ctx.size(20_000, 50_000, 200_000)
+    path = ctx.tmp / f"mushroom-{count}.txt"
+    if not path.exists():
+        test = ctx.data("mushroom.test.gz")
+        reps = -(-count // test.num_patterns)
+        np.savetxt(path, np.tile(test.inputs, (reps, 1))[:count], fmt="%.9g")
+    return path, count
+
+
+def _text_fannctl(ctx: Context) -> Trial:
+    from fannctl import jobs, stream
+
+    net_path, _ = trained_mushroom(ctx)
+    path, count = _text_rows(ctx)
+    mse = _test_mse(ctx, net_path)
+    state = {"device": ctx.device}
+
+    def body() -> float:
+        session = jobs.open_run(jobs.RunRequest(net_path, path, device=ctx.device))
+        net = session.network
+        blocks = stream.read_blocks(path, net.num_input, net.num_output, input_format="raw")
+        done = sum(len(out) for out in session.outputs(block.inputs for block in blocks))
+        if done != count:
+            raise FannctlError(f"run answered {done} of {count} rows")
+        state["device"] = session.backend.name
+        return mse
+
+    return Trial(body, path.stat().st_size / 1e6, device=lambda: state["device"])
+
+
+def _text_numpy(ctx: Context) -> Trial:
+    path, count = _text_rows(ctx)
+
+    def body() -> None:
+        rows = np.loadtxt(path, dtype=np.float32)
+        if rows.shape[0] != count:
+            raise FannctlError(f"numpy.loadtxt read {rows.shape[0]} of {count} rows")
+
+    return Trial(body, path.stat().st_size / 1e6, device="numpy.loadtxt")
+
+
+def _pipe_fannctl(ctx: Context) -> Trial:
+    """``fannctl run xor.h5 -`` reading lines from a pipe, as a new process."""
+    lines = ctx.size(100_000, 500_000, 1_000_000)
+    net_path = _saved(ctx, "pipe-xor", lambda: start_network(WORKLOADS["xor"], "rprop"), ".h5")
+    text = b"1 -1\n" * lines
+
+    def body() -> None:
+        answered = _command("run", str(net_path), "-", stdin=text).count(b"\n")
+        if answered != lines:
+            raise FannctlError(f"fannctl run - answered {answered} of {lines} lines")
+
+    return Trial(body, lines, device="numpy")
+
+
 def _command(*args: str, stdin: bytes | None = None) -> bytes:
     """Run ``fannctl ARGS`` as a new process (this Python, this fannctl)."""
     env = dict(os.environ)
@@ -553,6 +614,23 @@ CASES: dict[str, Case] = {
             ALL,
             _run_fannctl,
             _run_libfann,
+        ),
+        Case(
+            "run/mushroom/text",
+            "MB/s",
+            "the trained mushroom net on plain text rows (20k/50k/200k), read by "
+            "stream.read_blocks and run; beside numpy.loadtxt reading the same file",
+            ALL,
+            _text_fannctl,
+            reference=("numpy.loadtxt", _text_numpy),
+        ),
+        Case(
+            "run/pipe",
+            "lines/s",
+            "cat lines | fannctl run xor.h5 - (a new process, 100k/500k/1M lines of '1 -1', "
+            "one output line each)",
+            ALL,
+            _pipe_fannctl,
         ),
         Case(
             "run/one-pattern",

@@ -75,7 +75,11 @@ def run(request: BenchRequest, progress: Progress | None = None) -> dict:
         versions["libfann_file"] = libfann.load()[1]
     repeats = {c.name: _repeats(c, request) for c in chosen}
     engines = 2 if request.against_libfann else 1
-    total = sum((repeats[c.name] + 1) * (engines if c.libfann is not None else 1) for c in chosen)
+    total = sum(
+        (repeats[c.name] + 1)
+        * ((engines if c.libfann is not None else 1) + (c.reference is not None))
+        for c in chosen
+    )
     done = 0
 
     def tick(label: str) -> None:
@@ -128,6 +132,8 @@ def _run_case(case, ctx, repeats: int, use_libfann: bool, peak: float, tick) -> 
     trials = {"fannctl": case.fannctl(ctx)}
     if use_libfann:
         trials["libfann"] = case.libfann(ctx)
+    if case.reference is not None:
+        trials["reference"] = case.reference[1](ctx)
     samples: dict[str, list[tuple[float, float | None]]] = {e: [] for e in trials}
     try:
         for engine, trial in trials.items():  # warm-up, untimed
@@ -155,6 +161,11 @@ def _run_case(case, ctx, repeats: int, use_libfann: bool, peak: float, tick) -> 
         result["libfann"] = lib
         ours, theirs = result["median"], lib["median"]
         result["ratio"] = theirs / ours if case.lower_is_better else ours / theirs
+    if case.reference is not None:
+        ref = _summary(case, trials["reference"], samples["reference"], peak)
+        result["reference"] = {"engine": case.reference[0], **ref}
+        ours, theirs = result["median"], ref["median"]
+        result["reference_ratio"] = theirs / ours if case.lower_is_better else ours / theirs
     return result
 
 

@@ -217,7 +217,7 @@ def _write(text: str, output: str | None) -> None:
 
 
 # -- tables --------------------------------------------------------------------------
-UNITS = {"epochs/s": "epochs/s", "patterns/s": "patterns/s", "agent-epochs/s": "agent-ep/s"}
+UNITS = {"agent-epochs/s": "agent-ep/s"}
 
 
 def _number(value: float | None, unit: str) -> str:
@@ -240,6 +240,9 @@ def _rows(result: dict) -> tuple[list[str], list[list[str]]]:
     head = ["case", "device", "unit", "median", "min", "max", "MSE", "% of peak"]
     if against:
         head += ["libfann", "libfann MSE", "fannctl / libfann"]
+    beside = any("reference" in c for c in result["cases"])
+    if beside:
+        head.append("beside it")
     rows = []
     for c in result["cases"]:
         unit = c["unit"]
@@ -260,6 +263,14 @@ def _rows(result: dict) -> tuple[list[str], list[list[str]]]:
                 [_number(lib["median"], unit), _mse(lib["mse"]), f"{c['ratio']:.3g}x"]
                 if lib
                 else ["-", "-", "-"]
+            )
+        if beside:
+            ref = c.get("reference")
+            row.append(
+                f"{ref['engine']} {_number(ref['median'], unit)} "
+                f"(fannctl {c['reference_ratio']:.2g}x)"
+                if ref
+                else "-"
             )
         rows.append(row)
     return head, rows

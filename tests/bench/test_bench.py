@@ -235,3 +235,46 @@ def test_markdown_names_the_machine(baseline: Path) -> None:
     assert lines[0].startswith("Machine: ") and "GFLOP/s" in lines[0]
     assert lines[2].startswith("| case | device | unit | median |")
     assert lines[4].startswith("| train/xor/rprop | numpy | epochs/s |")
+
+
+def test_runner_alternates_engines_warms_up_and_adds_the_reference(monkeypatch) -> None:
+    """Engines must alternate (libfann first on even repeats) after one untimed
+    warm-up each, every run from a reset state; the progress count must end at its
+    total; ratios are fannctl over the other engine (inverted for latencies)."""
+    from fannctl.bench import cases, libfann
+
+    calls: list[str] = []
+
+    def trial(tag: str, mse: float | None) -> cases.Trial:
+        def body():
+            calls.append(tag)
+            return mse
+
+        return cases.Trial(body, 10, reset=lambda: calls.append("reset"), device=tag)
+
+    fake = cases.Case(
+        "fake/case",
+        "epochs/s",
+        "a test case",
+        ("quick",),
+        lambda ctx: trial("f", 0.5),
+        lambda ctx: trial("l", 0.25),
+        reference=("other", lambda ctx: trial("r", None)),
+    )
+    monkeypatch.setitem(cases.CASES, fake.name, fake)
+    monkeypatch.setattr(libfann, "load", lambda: (None, "/lib/libfloatfann.so.2.2.0"))
+    seen = []
+    request = runner.BenchRequest(
+        "quick", ("fake/*",), against_libfann=True, repeats=2, peak_size=64
+    )
+    doc = runner.run(request, lambda label, done, total: seen.append((done, total)))
+    timed = [c for c in calls if c != "reset"]
+    assert timed == ["f", "l", "r", "r", "l", "f", "f", "l", "r"]
+    assert calls.count("reset") == len(timed)
+    assert seen[-1] == (9, 9)
+    (case,) = doc["cases"]
+    assert doc["versions"]["libfann"] == "2.2.0"
+    assert case["mse"] == 0.5 and case["libfann"]["mse"] == 0.25
+    assert case["reference"]["engine"] == "other" and case["reference"]["mse"] is None
+    assert case["ratio"] == pytest.approx(case["median"] / case["libfann"]["median"])
+    assert case["reference_ratio"] == pytest.approx(case["median"] / case["reference"]["median"])
