@@ -21,7 +21,7 @@ import numpy as np
 from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import ParameterError
 from fannctl.params import algorithm_id
-from fannctl.swarm import batched, strategies
+from fannctl.swarm import batched, strategies, trainer
 from fannctl.swarm.population import SWARM_ALGORITHMS, Swarm
 
 SPLITS = ("full", "bootstrap", "shard")
@@ -112,7 +112,7 @@ def pattern_weights(
     out = np.zeros((agents.size, patterns), dtype=swarm.dtype)
     if split == "bootstrap":
         for row, agent in enumerate(agents):
-            rng = batched.agent_generator(swarm.seed, int(agent), 0, PURPOSE_BOOTSTRAP)
+            rng = trainer.agent_generator(swarm.seed, int(agent), 0, PURPOSE_BOOTSTRAP)
             out[row] = np.bincount(rng.integers(0, patterns, patterns), minlength=patterns)
         return out
     order = np.random.Generator(np.random.PCG64([swarm.seed, 0, 0, PURPOSE_SHARD])).permutation(
@@ -135,10 +135,10 @@ def data_counts(swarm: Swarm, patterns: int, split: str) -> np.ndarray:
     return np.full(swarm.agents, float(patterns))
 
 
-def _chunk(swarm: Swarm, lo: int, hi: int, split: str, patterns: int) -> batched.Chunk:
+def _chunk(swarm: Swarm, lo: int, hi: int, split: str, patterns: int) -> trainer.Chunk:
     """Agents lo..hi as views into the swarm (trained in place)."""
     agents = np.arange(lo, hi)
-    return batched.Chunk(
+    return trainer.Chunk(
         agents,
         swarm.weights[lo:hi],
         swarm.steepness[lo:hi],
@@ -166,8 +166,8 @@ def train_round(
         chunk = _chunk(swarm, lo, hi, config.data_split, patterns)
         rows = fresh[(fresh >= lo) & (fresh < hi)] - lo
         if rows.size:
-            batched.clear_state(chunk, rows)
-        mse[lo:hi], _ = batched.train_chunk(
+            trainer.clear_state(chunk, rows)
+        mse[lo:hi], _ = trainer.train_chunk(
             chunk,
             shape,
             data.inputs,

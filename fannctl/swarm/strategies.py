@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fannctl.swarm.batched import agent_generator
 from fannctl.swarm.population import AGENT_BLOCK, Swarm, get_values, set_values
 from fannctl.swarm.topology import Topology
+from fannctl.swarm.trainer import agent_generator
 
 STRATEGIES = ("independent", "average", "evolve", "pso")
 PURPOSE_EVOLVE, PURPOSE_PSO = 5, 6

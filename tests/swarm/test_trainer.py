@@ -1,4 +1,5 @@
-"""The batched trainer against N separate single-network runs, bit for bit.
+"""The batched trainer (swarm.batched + swarm.trainer) against N separate
+single-network runs, bit for bit.
 
 Guards against: an agent's slice of a stacked product or update differing from
 the single network's (a transposed operand, another BLAS path, a parameter
@@ -16,7 +17,7 @@ import pytest
 from fannctl import io, train
 from fannctl.network import build
 from fannctl.params import algorithm_id
-from fannctl.swarm import batched
+from fannctl.swarm import batched, trainer
 from fannctl.swarm.population import HYPERPARAMETERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +58,7 @@ def _nets(layers, algorithms, dtype, **create):
 def _chunk(nets):
     n = len(nets)
     weights = np.stack([net.weights for net in nets])
-    chunk = batched.Chunk(
+    chunk = trainer.Chunk(
         agents=np.arange(n),
         weights=weights,
         steepness=np.stack([net.steepness for net in nets]),
@@ -69,14 +70,14 @@ def _chunk(nets):
         prev_slopes=np.zeros_like(weights),
         sarprop_epoch=np.zeros(n, dtype=np.int64),
     )
-    batched.clear_state(chunk, np.arange(n))
+    trainer.clear_state(chunk, np.arange(n))
     return chunk
 
 
 def _single_runs(nets, data, epochs, seed):
     results = []
     for agent, net in enumerate(nets):
-        rng = batched.agent_generator(seed, agent, 0, batched.PURPOSE_SARPROP)
+        rng = trainer.agent_generator(seed, agent, 0, trainer.PURPOSE_SARPROP)
         config = train.TrainConfig(max_epochs=epochs, desired_error=0.0, report_every=0)
         results.append(train.train(net, data, config, random_source=rng.random))
     return results
@@ -91,7 +92,7 @@ def test_agents_equal_separate_runs(dtype, algorithm):
     nets = _nets([21, 6, 4, 3], [algorithm] * 3, dtype)
     chunk = _chunk(nets)
     shape = batched.Shape.of(nets[0])
-    mse, bit_fail = batched.train_chunk(
+    mse, bit_fail = trainer.train_chunk(
         chunk, shape, data.inputs, data.outputs, 25, round_index=0, seed=3
     )
     singles = _single_runs(nets, data, 25, 3)
@@ -114,7 +115,7 @@ def test_shortcut_and_sparse_layouts(create):
     algorithms = ["rprop", "quickprop", "batch", "sarprop"]
     nets = _nets([2, 4, 3, 1], algorithms, "float32", **create)
     chunk = _chunk(nets)
-    batched.train_chunk(
+    trainer.train_chunk(
         chunk, batched.Shape.of(nets[0]), data.inputs, data.outputs, 40, round_index=0, seed=1
     )
     _single_runs(nets, data, 40, 1)
@@ -129,7 +130,7 @@ def test_pattern_weights_equal_repeated_patterns():
     nets = _nets([2, 3, 1], ["batch"], "float64")
     chunk = _chunk(nets)
     chunk.pattern_weights = counts[None, :].astype(np.float64)
-    batched.train_chunk(
+    trainer.train_chunk(
         chunk, batched.Shape.of(nets[0]), data.inputs, data.outputs, 5, round_index=0, seed=0
     )
     repeated = io.load_data(XOR)
@@ -157,7 +158,7 @@ def test_errors_match_forward_pass():
 
 def test_algorithm_ids_are_fanns():
     """The trainer's constants are FANN's algorithm numbers."""
-    assert (batched.BATCH, batched.RPROP, batched.QUICKPROP, batched.SARPROP) == tuple(
+    assert (trainer.BATCH, trainer.RPROP, trainer.QUICKPROP, trainer.SARPROP) == tuple(
         algorithm_id(a) for a in ("batch", "rprop", "quickprop", "sarprop")
     )
 
@@ -172,7 +173,7 @@ def test_incremental_agents_equal_separate_runs(dtype):
     for i, net in enumerate(nets):
         net.params.learning_momentum = 0.3 * i
     chunk = _chunk(nets)
-    mse, bit_fail = batched.train_chunk(
+    mse, bit_fail = trainer.train_chunk(
         chunk, batched.Shape.of(nets[0]), data.inputs, data.outputs, 8, round_index=0, seed=0
     )
     singles = _single_runs(nets, data, 8, 0)
