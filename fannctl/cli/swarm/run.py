@@ -1,0 +1,128 @@
+"""fannctl swarm run: rounds of local training and exchange."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from fannctl.cli import options, render
+
+
+def round_line(record) -> str:
+    """One FANN-style line per round."""
+    line = (
+        f"Round {record.round:6d} ({record.strategy}). Best error: {record.best_error:.10f} "
+        f"(agent {record.best_agent}). Median: {record.median_error:.10f}. "
+        f"Worst: {record.worst_error:.10f}. Spread: {record.spread:.6g}."
+    )
+    if record.ensemble_error is not None:
+        line += f" Ensemble test error: {record.ensemble_error:.10f}."
+    return line
+
+
+def run(
+    swarm_path: Annotated[str, typer.Argument(metavar="SWARM", help="Swarm file (replaced).")],
+    data_path: Annotated[str, typer.Argument(metavar="DATA", help="Training data.")],
+    test: Annotated[
+        str | None,
+        typer.Option("--test", help="Validation data: ranks agents, scores the ensemble."),
+    ] = None,
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="independent, average, evolve or pso.")
+    ] = "independent",
+    rounds: Annotated[int, typer.Option("--rounds", help="Rounds to run.")] = 1,
+    epochs_per_round: Annotated[
+        int, typer.Option("--epochs-per-round", help="Local epochs (pso: moves) per round.")
+    ] = 1,
+    data_split: Annotated[
+        str, typer.Option("--data-split", help="full, bootstrap or shard (one per agent).")
+    ] = "full",
+    algorithm: Annotated[
+        str | None, typer.Option("--algorithm", "-a", help="Set every agent's algorithm.")
+    ] = None,
+    evolve_quantile: Annotated[
+        float, typer.Option("--evolve-quantile", help="evolve: share replaced/copied.")
+    ] = 0.25,
+    perturb_factors: Annotated[
+        str, typer.Option("--perturb-factors", help="evolve: the two factors, e.g. 0.8,1.2.")
+    ] = "0.8,1.2",
+    resample_probability: Annotated[
+        float, typer.Option("--resample-probability", help="evolve: chance of a redraw.")
+    ] = 0.25,
+    pso_inertia: Annotated[float, typer.Option("--pso-inertia")] = 0.7298,
+    pso_cognitive: Annotated[float, typer.Option("--pso-cognitive")] = 1.49618,
+    pso_social: Annotated[float, typer.Option("--pso-social")] = 1.49618,
+    pso_max_velocity: Annotated[float, typer.Option("--pso-max-velocity")] = 0.5,
+    chunk_agents: Annotated[
+        int | None, typer.Option("--chunk-agents", help="Agents per batched computation.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON line per round.")] = False,
+    quiet: options.Quiet = False,
+) -> None:
+    """Train a swarm for some rounds, exchanging between neighbours after each.
+
+    Example: fannctl swarm run s.h5 datasets/mushroom.train --test datasets/mushroom.test
+    --strategy evolve --rounds 20 --epochs-per-round 5
+    """
+    with render.user_errors():
+        from fannctl import io, swarm
+        from fannctl.swarm import strategies
+
+        population = swarm.load_swarm(swarm_path)
+        n_out = population.template.num_output
+        data = io.load_data(data_path, num_outputs=n_out)
+        test_data = io.load_data(test, num_outputs=n_out) if test else None
+        factors = options.parse_pair(perturb_factors, "--perturb-factors")
+        config = swarm.RunConfig(
+            strategy=strategy,
+            rounds=rounds,
+            epochs_per_round=epochs_per_round,
+            data_split=data_split,
+            algorithm=algorithm,
+            evolve=strategies.EvolveConfig(evolve_quantile, factors, resample_probability),
+            pso=strategies.PsoConfig(pso_inertia, pso_cognitive, pso_social, pso_max_velocity),
+            chunk_agents=chunk_agents,
+        )
+        progress = _RoundProgress(rounds) if not quiet and render.is_tty() else None
+
+        def on_round(record) -> None:
+            if json_out:
+                render.emit_json(record.to_dict())
+            if progress is not None:
+                progress.advance(round_line(record))
+            elif not quiet:
+                print(round_line(record), file=sys.stderr, flush=True)
+
+        try:
+            swarm.run(population, data, config, test_data=test_data, on_round=on_round)
+        finally:
+            if progress is not None:
+                progress.close()
+        population.provenance.append({"command": render.command_line(), "data": data_path})
+        swarm.save_swarm(population, swarm_path)
+
+
+class _RoundProgress:
+    """A progress bar over rounds on a TTY, round lines printed above it."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]rounds"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=render.console(),
+            transient=True,
+        )
+        self._task = self._progress.add_task("rounds", total=total)
+        self._progress.start()
+
+    def advance(self, line: str) -> None:
+        self._progress.advance(self._task)
+        self._progress.console.print(line, markup=False)
+
+    def close(self) -> None:
+        self._progress.stop()
