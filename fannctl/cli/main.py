@@ -20,6 +20,7 @@ from fannctl.cli import (
     health,
     info,
     options,
+    plot,
     run,
     swarm,
     train,
@@ -126,7 +127,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (create, train, run, cascade, convert, info, health, data):
+for module in (create, train, run, cascade, convert, info, plot, health, data):
     module.register(app)
 swarm.register(app)  # the swarm sub-app: spawn, run, export
 bench.register(app)

@@ -307,11 +307,73 @@ def print_summary(summary: dict) -> None:
                 row += [str(h.get("neurons", "")), neuron]
             table.add_row(*row)
         out.print(table)
+        from fannctl.curves import curves_of
+
+        for line in curve_lines(curves_of(summary)):
+            out.print(line, markup=False, highlight=False)
     else:
         out.print("training history: none")
     for entry in summary["provenance"][-3:]:
         device = f" [device {entry['device']}]" if entry.get("device") else ""
         out.print(f"provenance: {entry.get('time', '')} {entry.get('command', '')}{device}")
+
+
+CURVE_SYMBOLS = "*o+x#"
+
+
+def curve_lines(curves, width: int = 64, height: int = 12) -> list[str]:
+    """Curves drawn in text (one symbol per series, a log axis when every value is
+    positive), for a terminal or a log; nothing for fewer than two points."""
+    points = [(x, y) for s in curves.series for x, y in zip(s.x, s.y, strict=True)]
+    if len({x for x, _ in points}) < 2:
+        return []
+    import itertools
+    import math
+
+    scale = math.log10 if curves.log_scale else float
+    xs = [x for x, _ in points]
+    ys = [scale(y) for _, y in points]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    if y1 == y0:
+        y0, y1 = y0 - 1, y1 + 1
+
+    def column(x: float) -> int:
+        return round((x - x0) / (x1 - x0) * (width - 1))
+
+    def row(y: float) -> int:
+        return height - 1 - round((scale(y) - y0) / (y1 - y0) * (height - 1))
+
+    grid = [[" "] * width for _ in range(height)]
+    for symbol, series in zip(CURVE_SYMBOLS, curves.series, strict=False):
+        pairs = sorted(zip(series.x, series.y, strict=True))
+        for (xa, ya), (xb, yb) in itertools.pairwise(pairs):
+            ca, cb = column(xa), column(xb)
+            for c in range(ca, cb + 1):  # join the points: interpolate between them
+                t = (c - ca) / (cb - ca) if cb > ca else 0.0
+                ta, tb = scale(ya), scale(yb)
+                value = ta + t * (tb - ta)
+                grid[height - 1 - round((value - y0) / (y1 - y0) * (height - 1))][c] = symbol
+        for x, y in pairs:
+            grid[row(y)][column(x)] = symbol
+
+    def label(value: float) -> str:
+        return f"{(10**value if curves.log_scale else value):.3g}"
+
+    gutter = max(len(label(y1)), len(label(y0)))
+    lines = []
+    for index, cells in enumerate(grid):
+        text = label(y1) if index == 0 else label(y0) if index == height - 1 else ""
+        lines.append(f"{text:>{gutter}} |{''.join(cells).rstrip()}")
+    lines.append(" " * gutter + " +" + "-" * width)
+    first, last = f"{x0:g}", f"{x1:g} {curves.x_label}"
+    lines.append(" " * (gutter + 2) + first + last.rjust(width - len(first)))
+    legend = "  ".join(
+        f"{symbol} {series.name}"
+        for symbol, series in zip(CURVE_SYMBOLS, curves.series, strict=False)
+    )
+    axis = f"{curves.y_label}, log scale" if curves.log_scale else curves.y_label
+    lines.append(" " * (gutter + 2) + f"{legend}  ({axis})")
+    return lines
 
 
 def cascade_line(report) -> str:
