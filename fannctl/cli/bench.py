@@ -17,6 +17,7 @@ def bench(
         typer.Option(
             "--suite",
             metavar="NAME",
+            show_default=False,
             help="Which cases: quick (under a minute), standard or full (the longest "
             "runs). Default: standard.",
         ),
@@ -36,6 +37,7 @@ def bench(
             "--device",
             "-d",
             metavar="NAME",
+            show_default=False,
             help="Compute device of fannctl's cases: numpy, auto, cl, cl:N or a stable "
             "name as fannctl health lists them. Default: numpy (FANNCTL_DEVICE is not read: "
             "a benchmark says where it runs).",
@@ -74,6 +76,7 @@ def bench(
         typer.Option(
             "--max-regression",
             metavar="PERCENT",
+            show_default=False,
             help="With --baseline: how much slower a case may be, such as 10%. Default: 10%.",
         ),
     ] = "10%",
