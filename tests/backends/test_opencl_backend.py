@@ -32,6 +32,17 @@ PAIRS = [
 ]
 TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-13)}
 MSE_TOL = {"float32": 1e-4, "float64": 1e-12}
+
+
+def mse_rtol(backend, strict: float) -> float:
+    """FANN's MSE is a float32 sum of float32-rounded terms, even for float64 nets.
+    On a CPU device the kernels' double arithmetic follows numpy's to the bit, so
+    the MSE agrees to ``strict``; a GPU's differs in the last bits (fused
+    multiply-adds, its own exp), weights then agree to ~1e-12 and an error term
+    can round across a float boundary: one float32 ulp (measured on an H200)."""
+    return strict if backend.info.kind == "cpu" else max(strict, 2.5e-7)
+
+
 REFERENCE = NumpyBackend()
 
 
@@ -156,7 +167,7 @@ def test_training_run_matches_numpy(cl_backend, monkeypatch, path, algorithm, ki
     np.testing.assert_allclose(
         [r.mse for r in got.history],
         [r.mse for r in want.history],
-        rtol=0,
+        rtol=mse_rtol(cl_backend, 0.0),
         atol=MSE_TOL[dtype],
     )
     # After training, outputs agree less tightly: QuickProp's secant step divides
@@ -184,7 +195,9 @@ def test_textbook_rprop_variants(cl_backend, monkeypatch, path, variant):
     net.params.rprop_variant = variant
     got, want, on_device, on_host = _train_pair(cl_backend, net, make_data(dtype="float64"))
     np.testing.assert_allclose(
-        [r.mse for r in got.history], [r.mse for r in want.history], rtol=1e-12
+        [r.mse for r in got.history],
+        [r.mse for r in want.history],
+        rtol=mse_rtol(cl_backend, 1e-12),
     )
     np.testing.assert_allclose(on_device.weights, on_host.weights, rtol=1e-10, atol=1e-12)
     assert on_device.state.prev_error == pytest.approx(on_host.state.prev_error, rel=1e-12)
@@ -201,7 +214,9 @@ def test_sarprop_noise_uses_the_stored_generator(cl_backend):
     )
     assert on_host.state.rng_state != start_state  # the noise branch was taken
     assert on_device.state.rng_state == on_host.state.rng_state
-    np.testing.assert_allclose(on_device.weights, on_host.weights, rtol=1e-9, atol=1e-12)
+    # the noise step scales with sqrt(MSE): a float ulp of MSE moves it by ~1e-7
+    rtol = 1e-9 if cl_backend.info.kind == "cpu" else 1e-6
+    np.testing.assert_allclose(on_device.weights, on_host.weights, rtol=rtol, atol=1e-12)
     assert [r.epoch for r in got.history] == [r.epoch for r in want.history]
 
 
@@ -309,7 +324,9 @@ def test_dense_epoch_is_numpys_step(cl_backend, monkeypatch, kind, error_functio
     got = train(on_device, data, config, backend=cl_backend)
     want = train(on_host, data, config, backend=REFERENCE)
     assert got.history[0].bit_fail == want.history[0].bit_fail
-    assert got.mse == pytest.approx(want.mse, rel=1e-6 if dtype == "float32" else 1e-12)
+    assert got.mse == pytest.approx(
+        want.mse, rel=1e-6 if dtype == "float32" else mse_rtol(cl_backend, 1e-12)
+    )
     moved, expected = on_device.weights - net.weights, on_host.weights - net.weights
     scale = np.abs(expected).max()
     tol = 2e-5 if dtype == "float32" else 1e-10
@@ -349,7 +366,9 @@ def test_dense_epoch_every_function(cl_backend, monkeypatch, ident, dtype):
     config = TrainConfig(max_epochs=1, desired_error=0.0, report_every=1)
     got = train(on_device, data, config, backend=cl_backend)
     want = train(on_host, data, config, backend=REFERENCE)
-    assert got.mse == pytest.approx(want.mse, rel=1e-5 if dtype == "float32" else 1e-12)
+    assert got.mse == pytest.approx(
+        want.mse, rel=1e-5 if dtype == "float32" else mse_rtol(cl_backend, 1e-12)
+    )
     moved, expected = on_device.weights - net.weights, on_host.weights - net.weights
     tol = 5e-5 if dtype == "float32" else 1e-10
     np.testing.assert_allclose(moved, expected, rtol=tol, atol=tol * np.abs(expected).max())
