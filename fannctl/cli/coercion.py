@@ -2,10 +2,11 @@
 
 typer 0.29 converts every option and argument through a pydantic TypeAdapter;
 importing pydantic and building the adapters takes 0.12-0.23 s here, about
-half of what a whole one-pattern ``fannctl run`` should. The values fannctl's commands take are plain (text,
-whole numbers, numbers, yes/no, lists of text), and for those a few lines do
-the same conversion. Parameters with ranges, choices, custom parsers or other
-types keep typer's own path, as does any typer without this hook.
+half of what a whole one-pattern ``fannctl run`` should. The values fannctl's
+commands take are plain (text, whole numbers, numbers, yes/no, lists of
+text), and for those a few lines do the same conversion. Parameters with
+ranges, choices, custom parsers or other types keep typer's own path, as does
+any typer without this hook.
 """
 
 from __future__ import annotations
