@@ -129,6 +129,8 @@ def compare(current: dict, baseline: dict, max_regression: float) -> Comparison:
         result.rows.append(
             {
                 "name": case["name"],
+                "device": case.get("device"),
+                "baseline_device": before.get("device"),
                 "unit": case["unit"],
                 "baseline": before["median"],
                 "median": case["median"],
@@ -149,10 +151,12 @@ def summary_lines(comparison: Comparison) -> list[str]:
             + "): comparing each case's speed relative to its run's matmul peak"
         )
     for row in comparison.rows:
+        moved = row.get("device") != row.get("baseline_device")
         lines.append(
             f"bench: {row['name']}: {row['change_percent']:+.1f}% "
             f"({'slower beyond' if row['regression'] else 'within'} "
             f"{comparison.max_regression:g}%)"
+            + (f" [device {row.get('baseline_device')} -> {row.get('device')}]" if moved else "")
         )
     if comparison.missing:
         lines.append("bench: not in the baseline: " + ", ".join(comparison.missing))

@@ -64,6 +64,9 @@ Progress = Callable[[str, int, int], None]
 def run(request: BenchRequest, progress: Progress | None = None) -> dict:
     """Run the chosen cases; the result document (``machine``, ``versions``, ``cases``)."""
     chosen = select(request.suite, request.cases)
+    from fannctl import devices
+
+    devices.parse(request.device)  # a bad --device is one line before anything runs
     if request.against_libfann:
         from fannctl.bench import libfann
 

@@ -278,3 +278,25 @@ def test_runner_alternates_engines_warms_up_and_adds_the_reference(monkeypatch) 
     assert case["reference"]["engine"] == "other" and case["reference"]["mse"] is None
     assert case["ratio"] == pytest.approx(case["median"] / case["libfann"]["median"])
     assert case["reference_ratio"] == pytest.approx(case["median"] / case["reference"]["median"])
+
+
+def test_a_bad_device_is_one_line_before_anything_runs(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    one_line_error(invoke("--device", "bogus", "-o", "out.json"), "unknown device 'bogus'")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_progress_bar_on_a_terminal_still_writes_only_the_result(monkeypatch) -> None:
+    """On a TTY a rich bar runs on stderr; stdout must still hold nothing but the JSON."""
+    from fannctl.bench import cases
+    from fannctl.cli import render
+
+    fake = cases.Case(
+        "fake/tty", "s", "a test case", ("quick",), lambda ctx: cases.Trial(lambda: 0.1, 1)
+    )
+    monkeypatch.setitem(cases.CASES, fake.name, fake)
+    monkeypatch.setattr(render, "is_tty", lambda: True)
+    result = invoke("--case", "fake/*", "--repeats", "2", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [c["name"] for c in doc["cases"]] == ["fake/tty"] and doc["cases"][0]["mse"] == 0.1
