@@ -293,12 +293,18 @@ def machine_line(result: dict) -> str:
         f"BLAS {blas}",
         f"float32 matmul peak {m['matmul_gflops']:.0f} GFLOP/s",
         f"OpenCL: {devices or 'none'}",
-        f"fannctl {v['fannctl']}" + (f" ({m['commit'][:12]})" if m.get("commit") else ""),
+        f"fannctl {v['fannctl']}" + (f" ({_commit(m['commit'])})" if m.get("commit") else ""),
         f"Python {v['python']}, numpy {v.get('numpy', '?')}",
     ]
     if "libfann" in v:
         parts.append(f"libfann {v['libfann']} (float build)")
     return "; ".join(parts) + f"; suite {result['suite']}."
+
+
+def _commit(commit: str) -> str:
+    """``<40 hex>+changes`` -> ``<12 hex>+changes``."""
+    head, plus, rest = commit.partition("+")
+    return head[:12] + plus + rest
 
 
 def plain_table(result: dict) -> str:
