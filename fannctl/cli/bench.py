@@ -240,7 +240,7 @@ def _mse(value: float | None) -> str:
 
 def _rows(result: dict) -> tuple[list[str], list[list[str]]]:
     against = any("libfann" in c for c in result["cases"])
-    head = ["case", "device", "unit", "median", "min", "max", "MSE", "% of peak"]
+    head = ["case", "device", "unit", "median", "min", "max", "MSE", "conn. updates/s", "% of peak"]
     if against:
         head += ["libfann", "libfann MSE", "fannctl / libfann"]
     beside = any("reference" in c for c in result["cases"])
@@ -258,6 +258,7 @@ def _rows(result: dict) -> tuple[list[str], list[list[str]]]:
             _number(c["min"], unit),
             _number(c["max"], unit),
             _mse(c["mse"]),
+            _number(c.get("connection_updates_per_s"), "updates/s"),
             "-" if fraction is None else f"{100 * fraction:.2g}",
         ]
         if against:
