@@ -187,6 +187,7 @@ def _read(root: Any, name: str) -> Swarm:
             setattr(swarm, key, root["state"][key][()])
     events = EventLog()
     columns = {k: root["events"][k][()] for k in EventLog.COLUMNS}
+    _check_shapes(swarm, columns, name)
     if columns["agent"].size:
         for k, v in columns.items():
             getattr(events, k).append(v)
@@ -197,6 +198,38 @@ def _read(root: Any, name: str) -> Swarm:
     if root["provenance"].shape[0]:
         swarm.provenance = [json.loads(_text(r)) for r in root["provenance"][()]]
     return swarm
+
+
+def _check_shapes(swarm: Swarm, columns: dict[str, np.ndarray], name: str) -> None:
+    """Refuse a file whose per-agent arrays disagree with its agent count and shape
+    (a damaged file would otherwise fail later, far from its cause)."""
+    n, c = swarm.weights.shape
+    expected = {
+        "algorithm": (n,),
+        "prev_steps": (n, c),
+        "prev_slopes": (n, c),
+        "state_algorithm": (n,),
+        "sarprop_epoch": (n,),
+        "velocity": (n, c),
+        "best_weights": (n, c),
+        "best_error": (n,),
+        "errors": (n,),
+    }
+    wrong = [
+        key
+        for key, shape in expected.items()
+        if getattr(swarm, key) is not None and getattr(swarm, key).shape != shape
+    ]
+    wrong += [key for key, values in swarm.hyper.items() if values.shape != (n,)]
+    if swarm.topology.neighbours is not None and swarm.topology.neighbours.size:
+        if swarm.topology.neighbours.min() < 0 or swarm.topology.neighbours.max() >= n:
+            wrong.append("topology/neighbours")
+    if len({column.shape for column in columns.values()}) > 1:
+        wrong.append("events")
+    if swarm.algorithm.size and not np.isin(swarm.algorithm, range(5)).all():
+        wrong.append("algorithm (unknown numbers)")
+    if wrong:
+        raise FormatError(f"{name}: broken swarm file ({', '.join(wrong)} of the wrong shape)")
 
 
 def _text(value: Any) -> str:

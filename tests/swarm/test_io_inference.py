@@ -133,3 +133,22 @@ def test_spawn_refuses_functions_beyond_fanns():
     net.activation[net.layer_first()[-1] :] = 20
     with pytest.raises(ParameterError, match="activation functions only"):
         spawn(3, template=net)
+
+
+def test_damaged_files_fail_with_one_line(tmp_path: Path, trained):
+    """Truncated or inconsistent swarm files: FormatError naming the file, never an
+    h5py error or an IndexError later in a run."""
+    import h5py
+
+    path = tmp_path / "s.h5"
+    save_swarm(trained, path)
+    raw = path.read_bytes()
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(FormatError, match=r"cut\.h5"):
+        load_swarm(cut)
+    with h5py.File(path, "r+") as root:
+        del root["agents/hyper/learning_rate"]
+        root["agents/hyper"].create_dataset("learning_rate", data=np.ones(3))
+    with pytest.raises(FormatError, match="learning_rate"):
+        load_swarm(path)
