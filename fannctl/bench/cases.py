@@ -81,6 +81,8 @@ class Trial:
     flops: float | None = None
     updates: float | None = None
     close: Callable[[], None] = lambda: None
+    extra: Callable[[], dict] | None = None
+    """Facts about the last run worth reporting beside the timing (cascade's neurons)."""
 
     def device_name(self) -> str:
         return self.device() if callable(self.device) else self.device
@@ -308,9 +310,13 @@ def _cascade_fannctl(name: str) -> Callable[[Context], Trial]:
             config = CascadeConfig(neurons, 0.0, neurons_between_reports=0)
             result = cascade_train(state["net"], data, config, seed=1, device=ctx.device)
             state["device"] = result.device
+            state["neurons"] = result.neurons_added
             return float(result.mse)
 
-        return Trial(body, 1, reset, lambda: state["device"])
+        def extra() -> dict:
+            return {"neurons_added": state.get("neurons")}
+
+        return Trial(body, 1, reset, lambda: state["device"], extra=extra)
 
     return prepare
 
@@ -331,9 +337,16 @@ def _cascade_libfann(name: str) -> Callable[[Context], Trial]:
             state["net"] = libfann.Net(path)
 
         def body() -> float:
-            return state["net"].cascade(fann_data, neurons, 0.0, seed=1)
+            net = state["net"]
+            before = net.neurons
+            mse = net.cascade(fann_data, neurons, 0.0, seed=1)
+            state["neurons"] = net.neurons - before
+            return mse
 
-        return Trial(body, 1, reset, "libfann")
+        def extra() -> dict:
+            return {"neurons_added": state.get("neurons")}
+
+        return Trial(body, 1, reset, "libfann", extra=extra)
 
     return prepare
 

@@ -43,6 +43,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "fann_run": (ctypes.POINTER(fann_type), [_ANN, ctypes.POINTER(fann_type)]),
     "fann_get_MSE": (ctypes.c_float, [_ANN]),
     "fann_get_total_connections": (_UINT, [_ANN]),
+    "fann_get_total_neurons": (_UINT, [_ANN]),
     "fann_cascadetrain_on_data": (None, [_ANN, _DATA, _UINT, _UINT, ctypes.c_float]),
 }
 
@@ -149,6 +150,10 @@ class Net:
     @property
     def connections(self) -> int:
         return int(self.lib.fann_get_total_connections(self.handle))
+
+    @property
+    def neurons(self) -> int:
+        return int(self.lib.fann_get_total_neurons(self.handle))
 
     def train_epoch(self, data: Data) -> float:
         """``fann_train_epoch``: one epoch; the MSE collected during it."""

@@ -186,6 +186,8 @@ def _summary(case, trial, samples: list[tuple[float, float | None]], peak: float
         "work": trial.work,
         "seconds": statistics.median(seconds),
     }
+    if trial.extra is not None:
+        out.update(trial.extra())
     if trial.updates is not None and not case.lower_is_better:
         out["connection_updates_per_s"] = out["median"] * trial.updates
     if trial.flops is not None and not case.lower_is_better:
