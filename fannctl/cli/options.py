@@ -196,19 +196,22 @@ HELP: dict[str, tuple[str, str]] = {
     ),
     "--sarprop-weight-decay-shift": (
         "X",
-        "SARPROP: log2 of the weight decay. " + _STORED.format("-6.644"),
+        "SARPROP: the weight decay is 2^(X - T*epoch), T the temperature. "
+        + _STORED.format("-6.644"),
     ),
     "--sarprop-step-error-threshold-factor": (
         "X",
-        "SARPROP: the error threshold factor for step sizes. " + _STORED.format("0.1"),
+        "SARPROP: a step smaller than X times the MSE gets a random kick when its slope "
+        "changes sign. " + _STORED.format("0.1"),
     ),
     "--sarprop-step-error-shift": (
         "X",
-        "SARPROP: log2 of the step-error shift. " + _STORED.format("1.385"),
+        "SARPROP: the random kick is up to RMSE times 2^(X - T*epoch). " + _STORED.format("1.385"),
     ),
     "--sarprop-temperature": (
         "X",
-        "SARPROP: the annealing temperature. " + _STORED.format("0.015"),
+        "SARPROP: T, how fast the weight decay and the random kicks shrink with the "
+        "epochs. " + _STORED.format("0.015"),
     ),
     "--report-every": ("N", "A report line every N epochs (0: none)."),
     "--test": ("FILE", "Also report the MSE and bit fail on this labelled data. Default: none."),
