@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fannctl.bench import cases as cases_mod
-from fannctl.bench import machine
+from fannctl.bench import compare, machine
 from fannctl.errors import ParameterError
 
 REPEATS = {"quick": 3, "standard": 5, "full": 5}
@@ -37,6 +37,39 @@ class BenchRequest:
     repeats: int | None = None  # None: the suite's (tests use 1)
     data_dir: Path | None = None
     peak_size: int = 1024
+    baseline: str | None = None  # an earlier result (JSON) to compare with
+    max_regression: float = 10.0  # percent slower that still passes
+
+
+@dataclass
+class BenchOutcome:
+    """The result document, and the comparison with the baseline when there was one."""
+
+    result: dict
+    comparison: compare.Comparison | None = None
+
+    @property
+    def regressions(self) -> list[dict]:
+        return self.comparison.regressions if self.comparison is not None else []
+
+
+def bench(request: BenchRequest, progress: Progress | None = None) -> BenchOutcome:
+    """``fannctl bench``: run the cases, then compare with the baseline if given.
+
+    A baseline that cannot be read, or that has none of the cases to run, is
+    refused before anything runs.
+    """
+    baseline = None
+    if request.baseline is not None:
+        baseline = compare.load_baseline(request.baseline)
+        names = [c.name for c in select(request.suite, request.cases)]
+        compare.check_overlap(names, baseline, request.baseline)
+    result = run(request, progress)
+    if baseline is None:
+        return BenchOutcome(result)
+    comparison = compare.compare(result, baseline, request.max_regression)
+    result["comparison"] = comparison.to_dict()
+    return BenchOutcome(result, comparison)
 
 
 def select(suite: str, patterns: tuple[str, ...] = ()) -> list[cases_mod.Case]:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from fannctl.cli import render
+from fannctl.cli import options, render
 
 
 def bench(
@@ -98,6 +98,7 @@ def bench(
             "(quick 3, standard and full 5; cascade and swarm fewer).",
         ),
     ] = None,
+    quiet: options.Quiet = False,
     data_dir: Annotated[
         str | None,
         typer.Option(
@@ -143,16 +144,11 @@ def bench(
             against_libfann=against_libfann,
             repeats=repeats,
             data_dir=Path(data_dir) if data_dir else None,
+            baseline=baseline,
+            max_regression=limit,
         )
-        chosen = runner.select(suite, request.cases)
-        old = compare.load_baseline(baseline) if baseline else None
-        if old is not None:
-            compare.check_overlap([c.name for c in chosen], old, baseline)
-        result = _run(request)
-        verdict = None
-        if old is not None:
-            verdict = compare.compare(result, old, limit)
-            result["comparison"] = verdict.to_dict()
+        outcome = _run(request, quiet)
+        result = outcome.result
         if json_out:
             import json
 
@@ -162,25 +158,26 @@ def bench(
         else:
             text = plain_table(result)
         _write(text, output)
-        if verdict is not None:
-            for line in compare.summary_lines(verdict):
-                print(line, file=sys.stderr)
-            slower = verdict.regressions
-            if slower:
-                names = ", ".join(f"{r['name']} ({r['change_percent']:+.1f}%)" for r in slower)
-                print(
-                    f"fannctl: bench: slower than {baseline} beyond {limit:g}%: {names}",
-                    file=sys.stderr,
-                )
-                raise typer.Exit(1)
+        if outcome.comparison is not None:
+            for line in compare.summary_lines(outcome.comparison):
+                render.say(line, quiet)
+        if outcome.regressions:
+            names = ", ".join(
+                f"{r['name']} ({r['change_percent']:+.1f}%)" for r in outcome.regressions
+            )
+            print(
+                f"fannctl: bench: slower than {baseline} beyond {limit:g}%: {names}",
+                file=sys.stderr,
+            )
+            raise typer.Exit(1)
 
 
-def _run(request) -> dict:
-    """The run, with a progress bar on a terminal."""
+def _run(request, quiet: bool):
+    """The run, with a progress bar on a terminal (not with --quiet)."""
     from fannctl.bench import runner
 
-    if not render.is_tty():
-        return runner.run(request)
+    if quiet or not render.is_tty():
+        return runner.bench(request)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(
@@ -196,7 +193,7 @@ def _run(request) -> dict:
         def progress(label: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=label)
 
-        return runner.run(request, progress)
+        return runner.bench(request, progress)
 
 
 def _write(text: str, output: str | None) -> None:
