@@ -299,8 +299,8 @@ HELP: dict[str, tuple[str, str]] = {
     ),
     "--candidate-limit": (
         "X",
-        "Stop candidate training when a score exceeds the MSE this many times over. "
-        + _STORED.format("1000"),
+        "Stop candidate training when the best score exceeds X times the outputs' "
+        "summed squared error. " + _STORED.format("1000"),
     ),
     "--weight-multiplier": (
         "X",
