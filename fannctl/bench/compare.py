@@ -119,7 +119,7 @@ def compare(current: dict, baseline: dict, max_regression: float) -> Comparison:
         raise FormatError("the machines differ and a run lacks its matmul peak: cannot compare")
     for case in current["cases"]:
         before = old.get(case["name"])
-        if before is None:
+        if before is None or before["unit"] != case["unit"]:  # new, or measured differently
             result.missing.append(case["name"])
             continue
         now, then = _speed(case), _speed(before)

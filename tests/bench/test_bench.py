@@ -311,3 +311,27 @@ def test_the_progress_bar_on_a_terminal_still_writes_only_the_result(monkeypatch
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert [c["name"] for c in doc["cases"]] == ["fake/tty"] and doc["cases"][0]["mse"] == 0.1
+
+
+def test_a_case_measured_in_another_unit_is_not_compared() -> None:
+    """A case whose unit changed (s -> epochs/s) would compare a time with a rate."""
+    now = _doc("cpu", 1.0, [("a", "epochs/s", 100.0), ("b", "s", 1.0)])
+    then = _doc("cpu", 1.0, [("a", "s", 100.0), ("b", "s", 1.0)])
+    result = compare.compare(now, then, 10.0)
+    assert [r["name"] for r in result.rows] == ["b"] and result.missing == ["a"]
+
+
+def test_plain_table_has_one_row_per_case_and_libfann_columns(baseline: Path) -> None:
+    from fannctl.cli.bench import plain_table
+
+    doc = json.loads(baseline.read_text())
+    lines = plain_table(doc).splitlines()
+    assert lines[0].startswith("# ") and "GFLOP/s" in lines[0]
+    assert lines[1].split()[:4] == ["case", "device", "unit", "median"]
+    assert [line.split()[0] for line in lines[3:]] == ["train/xor/rprop", "cli/help"]
+    assert "libfann" not in lines[1]  # no libfann run: no libfann columns
+    doc["cases"][0]["libfann"] = dict(doc["cases"][0], median=doc["cases"][0]["median"] / 4)
+    doc["cases"][0]["ratio"] = 4.0
+    lines = plain_table(doc).splitlines()
+    assert "fannctl / libfann" in lines[1] and lines[3].rstrip().endswith("4x")
+    assert lines[4].rstrip().endswith("-")  # cli/help: libfann cannot start fannctl
