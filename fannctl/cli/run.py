@@ -27,6 +27,25 @@ def run(
             "instead of outputs: a FANN .data file, or rows of inputs then desired outputs.",
         ),
     ] = False,
+    task: Annotated[
+        str,
+        typer.Option(
+            "--task",
+            help="With --metrics: classify (accuracy, per-class precision and recall, "
+            "confusion matrix), regress (MSE, RMSE, MAE, R² per output and overall) or auto "
+            "(classify when the targets are one-hot or binary at the ends of the output "
+            "function's range). FANN's MSE and bit fail always.",
+        ),
+    ] = "auto",
+    output_columns: Annotated[
+        str | None,
+        typer.Option(
+            "--output-columns",
+            help="A labelled table (CSV/TSV, .npy): its desired-output columns, as train "
+            "takes them (0-based indices or header names, comma-separated); they are left "
+            "out of the inputs. The table is read whole.",
+        ),
+    ] = None,
     input_format: Annotated[
         str | None,
         typer.Option(
@@ -134,23 +153,39 @@ def run(
             raise ParameterError(f"{net_path}: --agent and --vote are for swarm files")
         session = jobs.open_run(jobs.RunRequest(net_path, input_path, metrics, dtype, device))
         net, backend = session.network, session.backend
-        blocks = stream.read_blocks(
-            input_path,
-            net.num_input,
-            net.num_output,
-            input_format=input_format,
-            header=header,
-            targets=metrics,
-        )
+        if output_columns is not None:
+            blocks = iter([labelled_table(input_path, output_columns, net)])
+        else:
+            blocks = stream.read_blocks(
+                input_path,
+                net.num_input,
+                net.num_output,
+                input_format=input_format,
+                header=header,
+                targets=metrics,
+            )
         if metrics:
+            from fannctl.cli.data import metrics_text
+            from fannctl.metrics import evaluate_blocks
+
             name = display_name(input_path)
-            mse, bit_fail, patterns = stream.test_blocks(net, blocks, name, backend=backend)
+            result = evaluate_blocks(net, blocks, name, task=task, backend=backend).to_dict()
             if json_out or fmt in ("json", "jsonl"):
-                render.emit_json({"mse": mse, "bit_fail": bit_fail, "patterns": patterns})
+                render.emit_json(result)
             else:
-                print(f"mse: {mse!r}\nbit_fail: {bit_fail}\npatterns: {patterns}")
+                print(metrics_text(result), end="")
             return
         render.write_rows(outputs(session, blocks), output, out_format, net.dtype, net.num_output)
+
+
+def labelled_table(path: str, output_columns: str, net):
+    """A table with its desired outputs in named columns, as one block (read whole)."""
+    from fannctl import io, stream
+    from fannctl.data import check_fits
+
+    data = io.load_data(path, output_columns=output_columns.split(","), num_outputs=net.num_output)
+    check_fits(net, data)
+    return stream.Block(data.inputs, data.outputs)
 
 
 def outputs(session, blocks: Iterable) -> Iterator:
