@@ -6,6 +6,7 @@ HDF5) and writes the format OUT's name says, atomically, with exact values.
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -319,6 +320,26 @@ def metrics_text(result: dict) -> str:
 
 def _maybe(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
+
+
+def render_library_warnings() -> None:
+    """Warnings the library raises (its ``warnings`` categories, such as the guard
+    rail's TargetRangeWarning) become one 'fannctl: warning:' line on stderr;
+    other warnings keep Python's rendering."""
+    import warnings
+
+    previous = warnings.showwarning
+    if getattr(previous, "fannctl_lines", False):
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if category.__module__.startswith("fannctl."):
+            print(f"fannctl: warning: {message}", file=sys.stderr, flush=True)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    show.fannctl_lines = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
 
 
 def register(parent: typer.Typer) -> None:

@@ -153,6 +153,7 @@ def _root(
     """FANN-compatible neural networks from the shell."""
     # Each command applies --threads (given here or after the command) before it
     # loads numpy: options.add_threads_option.
+    data.render_library_warnings()  # e.g. the guard rail: one 'fannctl: warning:' line
 
 
 def main() -> None:

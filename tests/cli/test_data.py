@@ -183,3 +183,21 @@ def test_the_help_example_learns_xor(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert result.exit_code == 0, result.output
     result = invoke("run", net, XOR, "--metrics", "--json")
     assert json.loads(result.stdout)["mse"] < 0.001
+
+
+def test_library_warnings_become_one_stderr_line(capsys: pytest.CaptureFixture) -> None:
+    """The guard rail's TargetRangeWarning reads as 'fannctl: warning: ...', not as
+    Python's two-line 'file:line: Category: message' form; others keep Python's form."""
+    import warnings
+
+    from fannctl.cli.data import render_library_warnings
+    from fannctl.metrics import TargetRangeWarning
+
+    with pytest.warns(UserWarning, match="not ours") as caught:  # handed on, not printed
+        warnings.simplefilter("always")
+        render_library_warnings()
+        render_library_warnings()  # twice: still one line per warning
+        warnings.warn("xor.data: 2 of 4 targets lie outside", TargetRangeWarning, stacklevel=1)
+        warnings.warn("not ours", UserWarning, stacklevel=1)
+    assert capsys.readouterr().err == "fannctl: warning: xor.data: 2 of 4 targets lie outside\n"
+    assert [w.category for w in caught] == [UserWarning]
