@@ -33,6 +33,7 @@ from fannctl.io._files import (
     gunzip_if_needed,
     read_bytes,
     read_head,
+    run_guarded,
 )
 from fannctl.io.fann_data import parse_data, read_data, sniff_header, write_data
 from fannctl.io.fann_net import format_net, parse_net, read_net, write_net
@@ -185,22 +186,44 @@ def load_data(
                 f"but {num_outputs} are needed"
             )
         return data
-    check_binary_claims(raw, name)
-    with malformed_as_format_error(name):
-        return parse_table_bytes(
-            raw, name, output_columns=output_columns, num_outputs=num_outputs, delimiter=delimiter
-        )
+
+    def parse() -> TrainingData:
+        check_binary_claims(raw, name)
+        with malformed_as_format_error(name):
+            return parse_table_bytes(
+                raw,
+                name,
+                output_columns=output_columns,
+                num_outputs=num_outputs,
+                delimiter=delimiter,
+            )
+
+    if raw.startswith(HDF5_MAGIC):  # the HDF5 library may hang or crash on damage
+        import h5py  # noqa: F401  (loaded here once, not in every child)
+
+        return run_guarded(parse, name, len(raw))
+    return parse()
 
 
 def read_inputs(path: PathLike, num_input: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Inputs for ``run`` (see ``tabular.read_inputs``), hostile binary files refused first."""
     name = display_name(path)
+    raw = b""
     if os.fspath(path) != "-" and read_head(path, 8).startswith(
         (NPY_MAGIC, ZIP_MAGIC, HDF5_MAGIC, GZIP_MAGIC)
     ):
-        check_binary_claims(gunzip_if_needed(read_bytes(path), name), name)
-    with malformed_as_format_error(name):
-        return tabular.read_inputs(path, num_input)
+        raw = gunzip_if_needed(read_bytes(path), name)
+
+    def parse() -> tuple[np.ndarray, np.ndarray | None]:
+        check_binary_claims(raw, name)
+        with malformed_as_format_error(name):
+            return tabular.read_inputs(path, num_input)
+
+    if raw.startswith(HDF5_MAGIC):  # the HDF5 library may hang or crash on damage
+        import h5py  # noqa: F401  (loaded here once, not in every child)
+
+        return run_guarded(parse, name, len(raw))
+    return parse()
 
 
 # What numpy, zipfile and h5py raise for a damaged file (numpy's header parser

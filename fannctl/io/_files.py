@@ -11,11 +11,12 @@ import tempfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from fannctl.errors import FannctlError, FormatError
 
 PathLike = str | os.PathLike
+T = TypeVar("T")
 
 GZIP_MAGIC = b"\x1f\x8b"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -188,3 +189,74 @@ def write_text_output(path: PathLike, text: str) -> None:
         sys.stdout.flush()
         return
     atomic_write(path, lambda handle: handle.write(text.encode("ascii")))
+
+
+# The HDF5 library can loop forever or crash on a damaged file (found by
+# fuzzing: a corrupt attribute message hangs H5Aread; other damage segfaults).
+# Neither can be caught in-process, so HDF5 files are parsed in a forked child:
+# a hang or a crash there becomes one FormatError here.
+GUARD_SECONDS = 10.0
+GUARD_SECONDS_PER_MB = 0.5
+
+
+def run_guarded(read: Callable[[], T], name: str, size: int = 0) -> T:
+    """``read()`` in a forked child (where fork exists), its result or error passed back.
+
+    A child that crashes, or runs past GUARD_SECONDS (plus GUARD_SECONDS_PER_MB
+    per MB of ``size``), is reported as a FormatError naming the file.
+    """
+    import pickle
+    import select
+    import signal
+    import time
+
+    if not hasattr(os, "fork") or os.environ.get("FANNCTL_NO_FORK"):
+        return read()
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: read, send back, leave without cleanup handlers
+        import faulthandler
+
+        faulthandler.disable()  # a crash here is the parent's to report, in one line
+        os.close(reader)
+        try:
+            try:
+                payload = pickle.dumps(("ok", read()))
+            except BaseException as error:  # passed back to the parent as is
+                try:
+                    payload = pickle.dumps(("error", error))
+                except Exception:
+                    payload = pickle.dumps(("error", FormatError(f"{name}: {error}")))
+            with os.fdopen(writer, "wb") as out:
+                out.write(payload)
+        finally:
+            os._exit(0)
+    os.close(writer)
+    limit = GUARD_SECONDS + GUARD_SECONDS_PER_MB * size / 1e6
+    deadline = time.monotonic() + limit
+    chunks = []
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            ready = select.select([reader], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise FormatError(
+                    f"{name}: damaged HDF5 file (the HDF5 library was still reading it "
+                    f"after {limit:.0f} s)"
+                )
+            chunk = os.read(reader, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(reader)
+    _, status = os.waitpid(pid, 0)
+    if not chunks:
+        how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else "no result"
+        raise FormatError(f"{name}: damaged HDF5 file (the HDF5 library crashed reading it: {how})")
+    kind, value = pickle.loads(b"".join(chunks))
+    if kind == "error":
+        raise value
+    return value

@@ -17,7 +17,7 @@ from typing import IO, Any
 import numpy as np
 
 from fannctl.errors import FannctlError, FormatError
-from fannctl.io._files import HDF5_MAGIC, PathLike, atomic_write, display_name
+from fannctl.io._files import HDF5_MAGIC, PathLike, atomic_write, display_name, run_guarded
 from fannctl.network import DTYPES, Network, Scaling, TrainState, validate
 from fannctl.params import TrainingParams
 
@@ -240,13 +240,23 @@ def h5_detail(error: BaseException) -> str:
 
 
 def read_hdf5(path: PathLike | IO[bytes], size: int | None = None) -> Network:
-    """Read a fannctl HDF5 network file (a path, or a binary file object of ``size`` bytes)."""
-    import h5py
+    """Read a fannctl HDF5 network file (a path, or a binary file object of ``size`` bytes).
 
+    The HDF5 library runs in a forked child (``run_guarded``): a damaged file
+    that makes it hang or crash is one FormatError, not a hung command.
+    """
     name = display_name(path) if not hasattr(path, "read") else "<stream>"
     if not hasattr(path, "read"):
         _check_magic(os.fspath(path), name)  # type: ignore[arg-type]
         size = os.path.getsize(os.fspath(path))  # type: ignore[arg-type]
+    import h5py  # noqa: F401  (loaded here once, not in every child)
+
+    return run_guarded(lambda: _read_hdf5(path, name, size), name, size or 0)
+
+
+def _read_hdf5(path: PathLike | IO[bytes], name: str, size: int | None) -> Network:
+    import h5py
+
     try:
         root = h5py.File(path, "r")  # type: ignore[arg-type]
     except H5_ERRORS as error:

@@ -62,6 +62,17 @@ def _hdf5_data_bytes() -> bytes:
     return buffer.getvalue()
 
 
+def _stream(input_format: str | None) -> Callable[[str], object]:
+    """``run``'s streaming reader over a whole file (2 inputs, 1 output, with targets)."""
+
+    def load(path: str) -> object:
+        from fannctl import stream
+
+        return [b for b in stream.read_blocks(path, 2, 1, input_format=input_format, targets=True)]
+
+    return load
+
+
 XOR_DATA = (ROOT / "datasets" / "xor.data").read_bytes()
 SEEDS: dict[str, tuple[str, bytes]] = {
     "net": ("x.net", (FIXTURES / "xor_scaled.net").read_bytes()),
@@ -72,6 +83,8 @@ SEEDS: dict[str, tuple[str, bytes]] = {
     "csv": ("x.csv", b"a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n"),
     "npy": ("x.npy", _npy_bytes(np.arange(12.0).reshape(4, 3))),
     "hdf5_data": ("x.h5", _hdf5_data_bytes()),
+    "stream_data": ("x.data", XOR_DATA),
+    "stream_csv": ("x.csv", b"a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n"),
 }
 LOADERS: dict[str, Callable[[str], object]] = {
     "net": io.load_network,
@@ -82,6 +95,8 @@ LOADERS: dict[str, Callable[[str], object]] = {
     "csv": io.load_data,
     "npy": io.load_data,
     "hdf5_data": io.load_data,
+    "stream_data": _stream("fann"),
+    "stream_csv": _stream(None),
 }
 # Tokens that make readers try hard: huge counts, NaN, negative sizes.
 NASTY = [b"999999999999", b"4294967297", b"-1", b"nan", b"inf", b"1e309", b"\x00", b"=", b"("]
@@ -168,6 +183,8 @@ test_mutated_gzip_data = _fuzz_test("gzip_data")
 test_mutated_csv = _fuzz_test("csv")
 test_mutated_npy = _fuzz_test("npy")
 test_mutated_hdf5_data = _fuzz_test("hdf5_data")
+test_mutated_stream_data = _fuzz_test("stream_data")
+test_mutated_stream_csv = _fuzz_test("stream_csv")
 
 
 @FUZZ
@@ -255,3 +272,33 @@ def test_hdf5_internal_errors_become_one_line(scratch):
             failures += 1
             assert str(error).startswith(path + ":")
     assert failures > 20  # the flips did hit the metadata
+
+
+def test_a_file_that_hangs_the_hdf5_library_is_one_line(monkeypatch):
+    # Found by fuzzing (3,000 mutations): a damaged attribute message makes the
+    # HDF5 library loop forever in H5Aread, where no Python code runs again.
+    from fannctl.io import _files
+
+    monkeypatch.setattr(_files, "GUARD_SECONDS", 1.0)
+    path = str(FIXTURES / "hdf5_hangs.h5")
+    with pytest.raises(FannctlError, match=r"damaged HDF5 file .*still reading it") as caught:
+        io.load_network(path)
+    assert str(caught.value).startswith(path + ":")
+
+
+def test_a_reader_that_crashes_is_one_line():
+    import signal as signals
+
+    from fannctl.io._files import run_guarded
+
+    def crash() -> None:
+        os.kill(os.getpid(), signals.SIGSEGV)
+
+    def refuse() -> None:
+        raise FannctlError("its own error")
+
+    with pytest.raises(FannctlError, match=r"x\.h5: damaged HDF5 file .*crashed"):
+        run_guarded(crash, "x.h5")
+    assert run_guarded(lambda: np.arange(3), "x.h5").tolist() == [0, 1, 2]
+    with pytest.raises(FannctlError, match="its own error"):
+        run_guarded(refuse, "x.h5")
