@@ -7,6 +7,13 @@ the derivative takes the steepness ``s``, the value ``y`` and ``t``, exactly the
 three numbers FANN's derivative sees. Quirks are kept where FANN has them (the
 gaussian and sine derivatives apply the steepness twice); ReLU's derivative,
 which FANN gets wrong, is done right here.
+
+``softmax`` (id 20) is fannctl's own, beyond FANN: an output layer's
+``exp(t_k) / sum_j exp(t_j)`` over all its outputs (the last axis), paired
+with the cross-entropy error. Its training derivative is the steepness (as
+linear's): with the raw output error ``target - y`` as the factor (no tanh
+error function, no halving), ``s (target - y)`` is exactly minus the
+derivative of ``-sum target log y`` by the neuron's unscaled sum.
 """
 
 from __future__ import annotations
@@ -48,6 +55,9 @@ GAUSSIAN, GAUSSIAN_SYMMETRIC, GAUSSIAN_STEPWISE = 7, 8, 9
 ELLIOT, ELLIOT_SYMMETRIC, LINEAR_PIECE, LINEAR_PIECE_SYMMETRIC = 10, 11, 12, 13
 SIN_SYMMETRIC, COS_SYMMETRIC, SIN, COS = 14, 15, 16, 17
 RELU, LEAKY_RELU = 18, 19
+SOFTMAX = 20  # fannctl's own (see the module docstring); not in FANN's .net format
+# Beyond FANN's ids (``NAMES`` stays FANN's own list, which the kernels mirror).
+EXTRA_NAMES = {SOFTMAX: "softmax"}
 
 # Outputs of these functions have their error halved before MSE (FANN 2.2).
 SYMMETRIC = frozenset(
@@ -104,12 +114,23 @@ def activation_id(name: str | int) -> int:
         return NAMES.index(key)
     if key in ALIASES:
         return ALIASES[key]
-    raise ParameterError(f"unknown activation function {name!r}; valid names: {', '.join(NAMES)}")
+    for ident, extra in EXTRA_NAMES.items():
+        if key in (extra, str(ident)) or name == ident:
+            return ident
+    raise ParameterError(
+        f"unknown activation function {name!r}; valid names: "
+        f"{', '.join([*NAMES, *EXTRA_NAMES.values()])}"
+    )
 
 
 def activation_name(ident: int) -> str:
-    """Return the lower-case FANN name of an activation id."""
-    return NAMES[int(ident)]
+    """Return the lower-case FANN name of an activation id (or fannctl's own name)."""
+    return EXTRA_NAMES.get(int(ident)) or NAMES[int(ident)]
+
+
+def is_known(ident: int) -> bool:
+    """Whether ``ident`` is one of FANN's activation ids or fannctl's own."""
+    return 0 <= int(ident) < len(NAMES) or int(ident) in EXTRA_NAMES
 
 
 # FANN clips y with float constants (0.01f, 0.99f, 0.98f) in both builds.
@@ -242,6 +263,10 @@ def value_into(ident: int, t: Array, out: Array, scratch: Array | None = None) -
     elif ident == LEAKY_RELU:  # t < 0 ? 0.01 t : t
         np.multiply(t, 0.01, out=out)
         np.copyto(out, t, where=t >= 0)
+    elif ident == SOFTMAX:  # over the last axis (a layer's outputs), shifted by the max
+        np.subtract(t, np.max(t, axis=-1, keepdims=True), out=out)
+        np.exp(out, out=out)
+        np.divide(out, np.sum(out, axis=-1, keepdims=True), out=out)
     else:  # GAUSSIAN_STEPWISE: FANN never implemented it and gives 0
         out.fill(0.0)
 
@@ -277,8 +302,8 @@ def derivative_into(
     elif ident in (SIN_SYMMETRIC, SIN, COS_SYMMETRIC, COS):  # FANN applies s twice
         np.multiply(s, t, out=out)
         _sine_at(ident, s, out, out)
-    elif ident in (LINEAR, LINEAR_PIECE, LINEAR_PIECE_SYMMETRIC):
-        out[...] = s
+    elif ident in (LINEAR, LINEAR_PIECE, LINEAR_PIECE_SYMMETRIC, SOFTMAX):
+        out[...] = s  # softmax: paired with cross-entropy (see the module docstring)
     elif ident == RELU:  # FANN tests y < 0, never true; the right test is on t
         out[...] = s  # t > 0 ? s : 0 s (NaN sums give 0 s too)
         np.copyto(out, np.multiply(0.0, s, dtype=out.dtype), where=~(t > 0))

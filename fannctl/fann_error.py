@@ -102,6 +102,29 @@ def error_function(err: np.ndarray, which: int) -> np.ndarray:
     return out.astype(err.dtype, copy=False)
 
 
+def training_factor(err: np.ndarray, ids: np.ndarray, which: int) -> np.ndarray:
+    """What backpropagation starts from at the outputs: FANN's error function of the
+    output error, or, for softmax outputs (cross-entropy, fannctl's own), the
+    output error ``target - y`` itself (see ``activations``)."""
+    if ids.size and ids[0] == activations.SOFTMAX:  # softmax is all outputs or none
+        return err
+    return error_function(err, which)
+
+
+def weighted_counts(
+    err: np.ndarray, weights: np.ndarray, bit_fail_limit: float, *, outputs_axis: int = 1
+) -> tuple[np.ndarray, float, float, int]:
+    """Per-pattern sample weights (fannctl's own): each (pattern, output) term
+    ``w_p e*e`` (rounded to float32), their float32 sum in FANN's order, the
+    count ``sum(w) * outputs`` (so the MSE is the weighted mean) and the bit fail
+    among patterns of weight above 0."""
+    rows = err.T if outputs_axis == 0 else err  # (patterns, outputs)
+    terms = (np.multiply(rows, rows) * weights[:, np.newaxis]).astype(np.float32).ravel()
+    count = float(np.sum(weights, dtype=np.float64)) * rows.shape[1]
+    failing = (np.abs(rows) >= bit_fail_limit) & (weights > 0)[:, np.newaxis]
+    return terms, accumulate(terms), count, int(np.count_nonzero(failing))
+
+
 def mse(sse: float, count: int) -> float:
     """FANN's mean square error (``fann_get_MSE``): the float SSE over the number of
     output values, divided in float32 (0 for none)."""

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fannctl.activations import SOFTMAX
 from fannctl.data import TrainingData
 from fannctl.errors import FormatError, ParameterError
 from fannctl.network import Network
@@ -241,6 +242,12 @@ class TrainRequest:
     checkpoint_every: str | None = None  # save as it goes: N epochs or a time (30s, 5m)
     resume: bool = False  # continue the interrupted run the target file holds
     allow_nan: bool = False  # keep training (and save) when weights become NaN or Inf
+    validation_split: float | None = None  # hold out this fraction of data as the test set
+    patience: int = 0  # stop when the test MSE has not improved for N report points
+    keep_best: bool | None = None  # save the best test epoch's weights (None: if patience)
+    sample_weights: PathLike | None = None  # one weight per pattern (batch-family rules)
+    sample_weight_column: str | None = None  # or this column of a CSV/TSV file
+    output_activation: str | None = None  # set every output's function (e.g. "softmax")
 
 
 @dataclass
@@ -259,10 +266,17 @@ class TrainOutcome:
     stopped: bool = False  # a stop request ended the run; the file holds a checkpoint
     diverged: str | None = None  # why a run stopped on NaN/Inf (last finite weights saved)
     lock_note: str | None = None  # a stale lock of a dead run was taken over
+    kept_epoch: int | None = None  # the epoch whose weights were saved
+    best_epoch: int | None = None  # with a test set: the report point of lowest test MSE
+    best_test_mse: float | None = None
+    early_stopped: bool = False  # --patience ended the run
+    test_mse: float | None = None  # the test set's figures at the last report point
+    test_bit_fail: int | None = None
+    host_only: bool = False  # fannctl's own math (softmax, decay, weights): numpy only
 
     def to_dict(self) -> dict[str, object]:
         """The document ``fannctl train --json`` prints."""
-        return {
+        out: dict[str, object] = {
             "epochs": self.epochs,
             "mse": self.mse,
             "bit_fail": self.bit_fail,
@@ -271,6 +285,13 @@ class TrainOutcome:
             "device": self.device,
             "history": [report.to_dict() for report in self.history],
         }
+        if self.kept_epoch is not None:
+            out["kept_epoch"] = self.kept_epoch
+        if self.best_epoch is not None:
+            out["test_mse"], out["test_bit_fail"] = self.test_mse, self.test_bit_fail
+            out["best_test_mse"], out["best_epoch"] = self.best_test_mse, self.best_epoch
+            out["early_stopped"] = self.early_stopped
+        return out
 
 
 def train_file(
@@ -323,7 +344,11 @@ def _train_locked(request, target, command, every, on_report, should_stop) -> Tr
             request.network, request.output, request.dtype, request.overrides
         )
     train_mod.start_fresh_if_changed(net, previous)
+    if request.output_activation is not None:
+        _set_output_activation(net, request.output_activation)
+    _check_expressible(net, target)
     data, test_data = _load_sets(net, request.data, request.test_data, request.output_columns)
+    data, test_data, weights = _workflow_sets(request, data, test_data)
     if record is None:
         if request.scale_inputs or request.scale_outputs:
             data_mod.set_scaling_params(net, data, request.scale_inputs, request.scale_outputs)
@@ -336,10 +361,14 @@ def _train_locked(request, target, command, every, on_report, should_stop) -> Tr
         start_epoch=record.epochs_done if record else 0,
         checkpoint_every=every,
         allow_nan=request.allow_nan,
+        patience=request.patience,
+        keep_best=bool(request.patience) if request.keep_best is None else request.keep_best,
     )
     train_mod.check_config(config)
+    train_mod.check_beyond_fann(net, weights)
     offset = record.offset if record else provenance.total_epochs(net)
-    backend = devices.resolve(request.device)
+    host_only = train_mod.uses_beyond_fann(net, weights)
+    backend = devices.resolve("numpy" if host_only else request.device)
     algorithm = ALGORITHMS[net.params.training_algorithm]
     saver = checkpoint.Checkpointer(
         net,
@@ -361,6 +390,7 @@ def _train_locked(request, target, command, every, on_report, should_stop) -> Tr
         test_data=test_data,
         should_stop=should_stop,
         on_checkpoint=saver if every else None,
+        sample_weights=weights,
     )
     if result.stopped and _network_format(target) == "hdf5":
         saver(result.epochs, result.history, reason="interrupted")
@@ -376,7 +406,9 @@ def _train_locked(request, target, command, every, on_report, should_stop) -> Tr
             epochs=result.epochs - config.start_epoch,
             epochs_total=offset + result.epochs,
             device=backend.name,
+            **_workflow_record(request, result),
         )
+    tested = [report for report in result.history if report.test_mse is not None]
     return TrainOutcome(
         os.fspath(target),
         net,
@@ -389,7 +421,70 @@ def _train_locked(request, target, command, every, on_report, should_stop) -> Tr
         result.history,
         stopped=result.stopped,
         diverged=result.diverged,
+        kept_epoch=result.kept_epoch,
+        best_epoch=result.best_epoch,
+        best_test_mse=result.best_test_mse,
+        early_stopped=result.early_stopped,
+        test_mse=tested[-1].test_mse if tested else None,
+        test_bit_fail=tested[-1].test_bit_fail if tested else None,
+        host_only=host_only,
     )
+
+
+def _workflow_record(request: TrainRequest, result) -> dict[str, object]:
+    """Provenance extras of a run with a test set, split or sample weights."""
+    extra: dict[str, object] = {}
+    if request.validation_split is not None:
+        extra["validation_split"] = request.validation_split
+    if request.sample_weights is not None:
+        extra["sample_weights"] = os.path.basename(os.fspath(request.sample_weights))
+    if result.best_epoch is not None:
+        extra["best_epoch"], extra["best_test_mse"] = result.best_epoch, result.best_test_mse
+        extra["kept_epoch"] = result.kept_epoch
+    return extra
+
+
+def _set_output_activation(net: Network, name: str) -> None:
+    """Give every output neuron the function ``name`` (``train --output-activation``)."""
+    from fannctl.activations import activation_id
+    from fannctl.network import validate
+
+    first = int(net.layer_first()[-1])
+    net.activation[first : first + net.num_output] = activation_id(name)
+    validate(net)
+
+
+def _check_expressible(net: Network, target: PathLike) -> None:
+    """Refuse, before any work, a .net target for a network FANN's format cannot hold."""
+    from fannctl.io import fann_net
+
+    if _network_format(target) == "fann":
+        fann_net.check_expressible(net, os.fspath(target))
+
+
+def _workflow_sets(
+    request: TrainRequest, data: TrainingData, test_data: TrainingData | None
+) -> tuple[TrainingData, TrainingData | None, np.ndarray | None]:
+    """The sample weights and the validation split (``fannctl.workflow``)."""
+    from fannctl import workflow
+
+    weights = None
+    if request.sample_weights is not None:
+        weights = workflow.load_sample_weights(request.sample_weights, request.sample_weight_column)
+        if weights.size != data.num_patterns:
+            raise ParameterError(
+                f"{os.fspath(request.sample_weights)}: {weights.size} sample weights for "
+                f"{data.num_patterns} patterns in {os.fspath(request.data)}"
+            )
+    elif request.sample_weight_column is not None:
+        raise ParameterError("--sample-weight-column needs --sample-weights FILE")
+    if request.validation_split is not None:
+        if test_data is not None:
+            raise ParameterError("--test and --validation-split cannot be combined")
+        data, test_data, weights = workflow.validation_split(
+            data, request.validation_split, request.seed, weights
+        )
+    return data, test_data, weights
 
 
 # -- cascade -------------------------------------------------------------------------
@@ -652,7 +747,8 @@ def open_run(request: RunRequest) -> RunSession:
     from fannctl import devices, io
 
     net = io.open_network(request.network, request.dtype)
-    return RunSession(request, net, devices.resolve(request.device))
+    softmax = bool(np.any(net.activation == SOFTMAX))  # fannctl's own: numpy computes it
+    return RunSession(request, net, devices.resolve("numpy" if softmax else request.device))
 
 
 def _open_for_running(request: RunRequest) -> tuple[Network, Backend]:
@@ -750,6 +846,7 @@ def convert_file(request: ConvertRequest) -> ConvertOutcome:
 
     io.check_network_target(request.target)
     net = io.open_network(request.source, request.dtype)
+    _check_expressible(net, request.target)
     with lock.writer_lock(request.target, _command("convert_file")):
         io.save_network(net, request.target)
     return ConvertOutcome(os.fspath(request.target), net)

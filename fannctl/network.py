@@ -491,10 +491,15 @@ def validate(net: Network) -> None:
         )
     if net.sources.size and (net.sources.min() < 0 or net.sources.max() >= total):
         raise FormatError("a connection refers to a neuron that does not exist")
-    bad = [a for a in np.unique(net.activation) if a >= len(activations.NAMES) or a < 0]
+    bad = [a for a in np.unique(net.activation) if not activations.is_known(a)]
     if bad:
         raise FormatError(f"unknown activation function id(s) {bad}")
     layer_views(net)
+    softmax = np.flatnonzero(net.activation == activations.SOFTMAX)
+    first = int(net.layer_first()[-1])
+    outputs = net.activation[first : first + net.num_output]  # (the layer's bias may follow)
+    if softmax.size and (softmax[0] < first or np.any(outputs != activations.SOFTMAX)):
+        raise FormatError("softmax can only be the activation of all the outputs, not hidden ones")
 
 
 def build(

@@ -75,6 +75,9 @@ class TrainingParams:
     sarprop_temperature: float = 0.015
     # fannctl's own: which RPROP rule ("fann" is FANN's; textbook iRPROP-/+).
     rprop_variant: str = "fann"
+    # fannctl's own: L2 weight decay for the batch-family rules (0: FANN's behaviour;
+    # a .net file cannot hold it). See train.apply_weight_decay for where it enters.
+    weight_decay: float = 0.0
     cascade_output_change_fraction: float = 0.01
     cascade_output_stagnation_epochs: int = 12
     cascade_candidate_change_fraction: float = 0.01
@@ -167,6 +170,7 @@ class ParamOverrides:
     sarprop_step_error_shift: float | None = None
     sarprop_temperature: float | None = None
     rprop_variant: str | None = None
+    weight_decay: float | None = None
     cascade_output_change_fraction: float | None = None
     cascade_output_stagnation_epochs: int | None = None
     cascade_candidate_change_fraction: float | None = None
@@ -241,6 +245,7 @@ _RANGES: dict[str, tuple[float, bool, float | None]] = {
     "sarprop_step_error_threshold_factor": (0.0, True, None),
     "sarprop_step_error_shift": (float("-inf"), False, None),
     "sarprop_temperature": (0.0, True, None),
+    "weight_decay": (0.0, True, None),
     "cascade_output_change_fraction": (0.0, True, 1.0),
     "cascade_candidate_change_fraction": (0.0, True, 1.0),
     "cascade_candidate_limit": (0.0, False, None),

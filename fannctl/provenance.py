@@ -55,6 +55,9 @@ def add_history(
             "seconds": float(report.seconds),
             "algorithm": algorithm,
         }
+        if getattr(report, "test_mse", None) is not None:
+            entry["test_mse"] = float(report.test_mse)
+            entry["test_bit_fail"] = int(report.test_bit_fail)
         if device is not None:
             entry["device"] = device
         net.history.append(entry)

@@ -40,7 +40,13 @@ import numpy as np
 
 from fannctl import activations
 from fannctl.backends.base import Gradient
-from fannctl.fann_error import accumulate, error_function, halve_symmetric, squared_terms
+from fannctl.fann_error import (
+    accumulate,
+    halve_symmetric,
+    squared_terms,
+    training_factor,
+    weighted_counts,
+)
 from fannctl.fann_error import output_errors as output_errors  # moved; old import path kept
 from fannctl.network import SHORTCUT, LayerView, Network, layer_counts, layer_views
 
@@ -301,8 +307,14 @@ class NumpyBackend:
         slopes: np.ndarray,
         *,
         outputs_only: bool = False,
+        pattern_weights: np.ndarray | None = None,
     ) -> Gradient:
-        """Add the batch's slopes into ``slopes``; return them with the error counts."""
+        """Add the batch's slopes into ``slopes``; return them with the error counts.
+
+        ``pattern_weights`` (fannctl's own, one per pattern): each pattern's slope
+        contribution and squared errors are multiplied by its weight, and the
+        count is ``sum(weights) * outputs`` (``fann_error.weighted_counts``).
+        """
         inputs = inputs.astype(net.dtype, copy=False)
         layout, bufs = self._run(net, inputs)
         hidden = bufs.hidden
@@ -310,11 +322,19 @@ class NumpyBackend:
         last = len(plans) - 1
         first = layout.output_first
         err = targets.T - hidden[plans[last].rows]
-        halve_symmetric(err, net.activation[first : first + net.num_output], axis=0)
-        terms = squared_terms(err, outputs_axis=0)
-        sse, count = accumulate(terms), err.size
-        bit_fail = int(np.count_nonzero(np.abs(err) >= net.params.bit_fail_limit))
-        factor = error_function(err, net.params.train_error_function)
+        output_ids = net.activation[first : first + net.num_output]
+        halve_symmetric(err, output_ids, axis=0)
+        limit = net.params.bit_fail_limit
+        if pattern_weights is None:
+            terms = squared_terms(err, outputs_axis=0)
+            sse, count = accumulate(terms), err.size
+            bit_fail = int(np.count_nonzero(np.abs(err) >= limit))
+        else:
+            weighted = weighted_counts(err, pattern_weights, limit, outputs_axis=0)
+            terms, sse, count, bit_fail = weighted
+        factor = training_factor(err, output_ids, net.params.train_error_function)
+        if pattern_weights is not None:
+            factor = factor * pattern_weights.astype(factor.dtype, copy=False)
         shortcut = net.network_type == SHORTCUT
         back = bufs.back
         if shortcut:

@@ -214,7 +214,11 @@ HELP: dict[str, tuple[str, str]] = {
         "epochs. " + _STORED.format("0.015"),
     ),
     "--report-every": ("N", "A report line every N epochs (0: none)."),
-    "--test": ("FILE", "Also report the MSE and bit fail on this labelled data. Default: none."),
+    "--test": (
+        "FILE",
+        "Also report the MSE and bit fail on this labelled data at every report point "
+        "(kept in the file's history). Default: none.",
+    ),
     "--scale-inputs": (
         "MIN,MAX",
         "Store FANN's input scaling (each column's mean -+ one deviation to MIN..MAX) and "
@@ -252,7 +256,8 @@ HELP: dict[str, tuple[str, str]] = {
     ),
     "--output-activation": (
         "NAME",
-        "Activation of the output neurons (names as --hidden-activation). "
+        "Activation of the output neurons (names as --hidden-activation, or softmax: "
+        "fannctl's own, trained with cross-entropy, not expressible in .net). "
         "Default: sigmoid_stepwise.",
     ),
     "--hidden-steepness": ("X", "Steepness of the hidden activation. Default: 0.5."),
@@ -337,6 +342,12 @@ COMMAND_HELP: dict[tuple[str, str], tuple[str, str]] = {
         "NAME",
         "Algorithm for output and candidate training: rprop, quickprop or sarprop. "
         + _STORED.format("rprop"),
+    ),
+    ("train", "--output-activation"): (
+        "NAME",
+        "Set every output neuron's activation (names as create's, or softmax: "
+        "fannctl's own, trained with cross-entropy, numpy only, not expressible in .net). "
+        "Default: what NET stores.",
     ),
     ("cascade", "--test"): (
         "FILE",

@@ -108,6 +108,25 @@ def report_line(report) -> str:
     return line
 
 
+def train_summary(outcome, desired_error: float) -> str:
+    """The one line that ends a training run: epochs, time, final and best error,
+    reached or not, and which epoch's weights were saved."""
+    parts = [f"fannctl: {outcome.epochs} epochs in {outcome.seconds:.2f} s on {outcome.device}"]
+    final = f"final MSE {outcome.mse:.6g}"
+    if outcome.test_mse is not None:
+        final += f" (test {outcome.test_mse:.6g})"
+    parts.append(final)
+    if outcome.best_epoch is not None:
+        parts.append(f"best test MSE {outcome.best_test_mse:.6g} at epoch {outcome.best_epoch}")
+    parts.append(("reached " if outcome.reached else "did not reach ") + f"{desired_error:g}")
+    if outcome.early_stopped:
+        parts.append("stopped early (patience)")
+    kept = outcome.kept_epoch if outcome.kept_epoch is not None else outcome.epochs
+    which = " (best test)" if outcome.best_epoch == kept and kept != outcome.epochs else ""
+    parts.append(f"saved the weights of epoch {kept}{which} to {outcome.path}")
+    return "; ".join(parts)
+
+
 def print_report(report) -> None:
     """Report lines on stderr (cron logs, pipes)."""
     print(report_line(report), file=sys.stderr, flush=True)
@@ -287,6 +306,9 @@ def print_summary(summary: dict) -> None:
         grown = any("neurons" in h for h in history)
         table = Table(title="training history (report points)")
         columns = ["epoch", "mse", "bit fail", "seconds", "algorithm"]
+        tested = any("test_mse" in h for h in history)
+        if tested:
+            columns += ["test mse", "test bit fail"]
         if grown:
             columns += ["neurons", "new neuron"]
         for col in columns:
@@ -300,6 +322,12 @@ def print_summary(summary: dict) -> None:
                 f"{h.get('seconds', 0):.3f}",
                 str(h.get("algorithm", "")),
             ]
+            if tested:
+                test_mse = h.get("test_mse")
+                row += [
+                    "" if test_mse is None else f"{test_mse:.6g}",
+                    str(h.get("test_bit_fail", "")),
+                ]
             if grown:
                 neuron = ""
                 if h.get("activation"):

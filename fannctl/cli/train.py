@@ -96,6 +96,57 @@ def train(
         bool,
         typer.Option("--allow-nan", help="Keep training (and save) when weights turn NaN/Inf."),
     ] = False,
+    validation_split: Annotated[
+        float | None,
+        typer.Option(
+            "--validation-split",
+            help="Hold out this fraction of DATA as the test set (seeded by --seed, "
+            "stratified for class targets, as 'fannctl data split').",
+        ),
+    ] = None,
+    patience: Annotated[
+        int,
+        typer.Option(
+            "--patience",
+            help="Stop when the test MSE has not improved for N report points "
+            "(needs --test or --validation-split; implies --keep-best; 0: never).",
+        ),
+    ] = 0,
+    keep_best: Annotated[
+        bool,
+        typer.Option(
+            "--keep-best",
+            help="Save the weights of the report point with the lowest test MSE "
+            "(the default when --patience is given).",
+        ),
+    ] = False,
+    output_activation: Annotated[str | None, typer.Option("--output-activation")] = None,
+    weight_decay: Annotated[
+        float | None,
+        typer.Option(
+            "--weight-decay",
+            help="L2 weight decay L for batch, rprop, quickprop, sarprop: each epoch's "
+            "slopes lose L x patterns x weight (fannctl's own; numpy only; not "
+            "expressible in .net). Default: what NET stores (0).",
+        ),
+    ] = None,
+    sample_weights: Annotated[
+        str | None,
+        typer.Option(
+            "--sample-weights",
+            metavar="FILE",
+            help="One weight per training pattern: a number per line, or a CSV/TSV "
+            "column with --sample-weight-column (batch-family algorithms; numpy only).",
+        ),
+    ] = None,
+    sample_weight_column: Annotated[
+        str | None,
+        typer.Option(
+            "--sample-weight-column",
+            metavar="COLUMN",
+            help="The column of the --sample-weights CSV/TSV file (header name or 0-based index).",
+        ),
+    ] = None,
     seed: options.Seed = None,
     dtype: options.Dtype = None,
     device: options.Device = None,
@@ -107,6 +158,10 @@ def train(
     Every training parameter defaults to what the network file stores. Ctrl-C or
     SIGTERM ends the run after the current epoch and saves a checkpoint that
     --resume continues; a second writer of the same file is refused.
+
+    With a test set (--test, --validation-split) each report point records its
+    test MSE; --patience stops early and the best test epoch's weights are
+    saved. A summary line on stderr ends every run (not with --quiet).
 
     Example: fannctl train xor.h5 datasets/xor.data --algorithm rprop
     --desired-error 0.0001 --max-epochs 5000
@@ -137,6 +192,7 @@ def train(
                 sarprop_step_error_threshold_factor=sarprop_step_error_threshold_factor,
                 sarprop_step_error_shift=sarprop_step_error_shift,
                 sarprop_temperature=sarprop_temperature,
+                weight_decay=weight_decay,
             ),
             max_epochs=max_epochs,
             desired_error=desired_error,
@@ -152,6 +208,12 @@ def train(
             checkpoint_every=checkpoint_every,
             resume=resume,
             allow_nan=allow_nan,
+            validation_split=validation_split,
+            patience=patience,
+            keep_best=True if keep_best else None,
+            sample_weights=sample_weights,
+            sample_weight_column=sample_weight_column,
+            output_activation=output_activation,
         )
         progress = None if quiet or not render.is_tty() else render.EpochProgress(max_epochs)
         on_report = None
@@ -169,6 +231,8 @@ def train(
             render.say(f"fannctl: note: {outcome.lock_note}", False)
         if json_out:
             render.emit_json(outcome.to_dict())
+        if not (outcome.diverged or outcome.stopped):  # those end with a line of their own
+            render.say(render.train_summary(outcome, desired_error), quiet)
         if outcome.diverged:
             render.say(f"fannctl: error: {outcome.diverged}; saved {outcome.path}", False)
             raise typer.Exit(1)

@@ -18,7 +18,7 @@ from typing import IO
 import numpy as np
 
 from fannctl import activations
-from fannctl.errors import FormatError, ShapeError
+from fannctl.errors import FormatError, ParameterError, ShapeError
 from fannctl.io._files import (
     NUMBER,
     NUMBER_RE,
@@ -371,9 +371,25 @@ def _read_connections(scan: _Scanner, total: int) -> tuple[np.ndarray, np.ndarra
     return sources, weights, where
 
 
+def check_expressible(net: Network, name: str = ".net") -> None:
+    """ParameterError when FANN's format cannot hold ``net``: fannctl's own softmax
+    outputs or weight decay (a .net file has no place for either)."""
+    uses = []
+    if np.any(net.activation == activations.SOFTMAX):
+        uses.append("softmax outputs")
+    if net.params.weight_decay:
+        uses.append(f"weight decay {net.params.weight_decay:g}")
+    if uses:
+        raise ParameterError(
+            f"{name}: the network uses {' and '.join(uses)}, which FANN's .net format "
+            "cannot express; save it as .h5"
+        )
+
+
 def format_net(net: Network) -> str:
     """Return the ``.net`` text libfann would write for ``net`` (see module docstring)."""
     validate(net)
+    check_expressible(net)
     fann_type = np.float32 if net.dtype == np.float32 else np.float64
 
     def c_float(value: float) -> str:
