@@ -66,9 +66,11 @@ class CascadeReport:
     seconds: float
     activation: str | None = None
     steepness: float | None = None
+    test_mse: float | None = None  # with a test set (jobs.cascade_file fills them in)
+    test_bit_fail: int | None = None
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "neurons": self.neurons,
             "mse": self.mse,
             "bit_fail": self.bit_fail,
@@ -76,6 +78,9 @@ class CascadeReport:
             "activation": self.activation,
             "steepness": self.steepness,
         }
+        if self.test_mse is not None:
+            out["test_mse"], out["test_bit_fail"] = self.test_mse, self.test_bit_fail
+        return out
 
 
 @dataclass

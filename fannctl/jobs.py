@@ -24,6 +24,8 @@ library (runs repeat exactly); ``None`` reads ``FANNCTL_DEVICE``, then
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -509,6 +511,9 @@ class CascadeRequest:
     command: str | None = None
     checkpoint_every: str | None = None  # save as it grows: every N neurons, or a time (30s)
     resume: bool = False  # continue the interrupted growth the target file holds
+    validation_split: float | None = None  # hold out this fraction of data as the test set
+    patience: int = 0  # stop when the test MSE has not improved for N report points
+    keep_best: bool | None = None  # end with the best report point's network (None: if patience)
 
 
 @dataclass
@@ -529,6 +534,10 @@ class CascadeOutcome:
     test_bit_fail: int | None = None
     stopped: bool = False  # a stop request ended the growth; the neurons so far are saved
     lock_note: str | None = None  # a stale lock of a dead run was taken over
+    best_neurons: int | None = None  # with a test set: the report point of lowest test MSE
+    best_test_mse: float | None = None
+    early_stopped: bool = False  # --patience ended the growth
+    kept_neurons: int | None = None  # neurons (of this run) in the saved network
 
     def to_dict(self) -> dict[str, object]:
         """The document ``fannctl cascade --json`` prints."""
@@ -544,7 +553,56 @@ class CascadeOutcome:
         }
         if self.test_mse is not None:
             out["test_mse"], out["test_bit_fail"] = self.test_mse, self.test_bit_fail
+        if self.best_neurons is not None:
+            out["best_test_mse"], out["best_neurons"] = self.best_test_mse, self.best_neurons
+            out["kept_neurons"], out["early_stopped"] = self.kept_neurons, self.early_stopped
         return out
+
+
+class _EarlyStop(Exception):
+    """Raised from the report callback when cascade's patience runs out."""
+
+
+class _CascadeWatch:
+    """Cascade's report points against a test set: the test error on each (the
+    network is then as the report describes it), patience, and the best network."""
+
+    def __init__(self, net: Network, test_data: TrainingData, patience: int, keep: bool):
+        from fannctl.train import TrainConfig, _Best
+
+        self.net, self.test_data = net, test_data
+        self.best = _Best(TrainConfig(patience=patience, keep_best=False))
+        self.keep = keep
+        self.best_net: Network | None = None
+        self.seen: list[CascadeReport] = []
+
+    def wrap(self, on_report):
+        from fannctl import runner
+        from fannctl.train import Report
+
+        def report(item: CascadeReport) -> None:
+            item.test_mse, item.test_bit_fail = runner.test(self.net, self.test_data)
+            self.seen.append(item)
+            if on_report is not None:
+                on_report(item)
+            before = self.best.epoch
+            point = Report(item.neurons, item.mse, item.bit_fail, 0.0, item.test_mse, 0)
+            exhausted = self.best.update(point, self.net.weights)
+            if self.keep and self.best.epoch != before:
+                self.best_net = copy.deepcopy(self.net)
+            if exhausted:
+                raise _EarlyStop
+
+        return report
+
+    def restore(self) -> bool:
+        """Put the best report point's network back (keep-best); whether it changed."""
+        if self.best_net is None or not self.seen or self.best.epoch == self.seen[-1].neurons:
+            return False
+        for name in [f.name for f in dataclasses.fields(Network)]:
+            if name not in ("history", "provenance"):
+                setattr(self.net, name, getattr(self.best_net, name))
+        return True
 
 
 def cascade_file(
@@ -581,6 +639,7 @@ def _cascade_locked(request, command, on_report, should_stop) -> CascadeOutcome:
     from fannctl.cascade import (
         CascadeConfig,
         CascadeProgress,
+        CascadeResult,
         cascade_train,
         check_cascadable,
         check_cascade_config,
@@ -603,6 +662,20 @@ def _cascade_locked(request, command, on_report, should_stop) -> CascadeOutcome:
         )
     check_cascadable(net)
     data, test_data = _load_sets(net, request.data, request.test_data, None)
+    if request.validation_split is not None:
+        if test_data is not None:
+            raise ParameterError("--test and --validation-split cannot be combined")
+        from fannctl import workflow
+
+        data, test_data, _ = workflow.validation_split(data, request.validation_split, request.seed)
+    keep = bool(request.patience) if request.keep_best is None else request.keep_best
+    if request.patience < 0:
+        raise ParameterError(f"--patience must be at least 0, got {request.patience}")
+    if (request.patience or keep) and test_data is None:
+        raise ParameterError("--patience and --keep-best need a test set (--test or a split)")
+    if request.patience and not request.neurons_between_reports:
+        raise ParameterError("--patience counts report points: --neurons-between-reports 0")
+    watch = None if test_data is None else _CascadeWatch(net, test_data, request.patience, keep)
     config = CascadeConfig(
         request.max_neurons,
         request.desired_error,
@@ -630,18 +703,40 @@ def _cascade_locked(request, command, on_report, should_stop) -> CascadeOutcome:
     every = checkpoint.parse_every(request.checkpoint_every)
     if every and resume is None:
         save(CascadeProgress(0, 0, np.random.default_rng(request.seed).bit_generator.state))
-    result = cascade_train(
-        net,
-        data,
-        config,
-        seed=request.seed,
-        on_report=on_report,
-        device=request.device,
-        should_stop=should_stop,
-        on_checkpoint=save if every else None,
-        checkpoint_every=every,
-        resume=resume,
-    )
+    try:
+        result = cascade_train(
+            net,
+            data,
+            config,
+            seed=request.seed,
+            on_report=on_report if watch is None else watch.wrap(on_report),
+            device=request.device,
+            should_stop=should_stop,
+            on_checkpoint=save if every else None,
+            checkpoint_every=every,
+            resume=resume,
+        )
+    except _EarlyStop:
+        assert watch is not None
+        last = watch.seen[-1]
+        result = CascadeResult(
+            last.neurons,
+            last.mse,
+            last.bit_fail,
+            False,
+            last.epochs,
+            last.seconds,
+            list(watch.seen),
+            str(request.device or "auto"),  # where the candidates ran: not told here
+        )
+    kept = None
+    if watch is not None and not result.stopped:
+        kept = result.neurons_added
+        if keep and watch.restore():
+            kept = watch.best.epoch
+            best = next(r for r in watch.seen if r.neurons == kept)
+            result.mse, result.bit_fail = best.mse, best.bit_fail
+            result.reached, result.neurons_added = False, kept
     if result.stopped and result.progress is not None:
         save(result.progress, "interrupted")
         return CascadeOutcome(
@@ -683,6 +778,9 @@ def _cascade_locked(request, command, on_report, should_stop) -> CascadeOutcome:
     )
     if test_data is not None:
         outcome.test_mse, outcome.test_bit_fail = runner.test(net, test_data)
+    if watch is not None and watch.best.epoch is not None:
+        outcome.best_neurons, outcome.best_test_mse = watch.best.epoch, watch.best.mse
+        outcome.early_stopped, outcome.kept_neurons = watch.best.exhausted, kept
     return outcome
 
 

@@ -66,15 +66,17 @@ def add_history(
 def add_cascade_history(net: Network, reports: list, algorithm: str, offset: int) -> None:
     """Append a cascade run's report points: each installed neuron and the error after it."""
     for report in reports:
-        net.history.append(
-            {
-                "epoch": offset + report.epochs,
-                "mse": float(report.mse),
-                "bit_fail": int(report.bit_fail),
-                "seconds": float(report.seconds),
-                "algorithm": f"cascade-{algorithm}",
-                "neurons": int(report.neurons),
-                "activation": report.activation,
-                "steepness": report.steepness,
-            }
-        )
+        entry = {
+            "epoch": offset + report.epochs,
+            "mse": float(report.mse),
+            "bit_fail": int(report.bit_fail),
+            "seconds": float(report.seconds),
+            "algorithm": f"cascade-{algorithm}",
+            "neurons": int(report.neurons),
+            "activation": report.activation,
+            "steepness": report.steepness,
+        }
+        if getattr(report, "test_mse", None) is not None:
+            entry["test_mse"] = float(report.test_mse)
+            entry["test_bit_fail"] = int(report.test_bit_fail)
+        net.history.append(entry)

@@ -104,6 +104,30 @@ def cascade(
             "toward --max-neurons).",
         ),
     ] = False,
+    validation_split: Annotated[
+        float | None,
+        _opt(
+            "--validation-split",
+            help="Hold out this fraction of DATA as the test set (seeded by --seed, "
+            "as 'fannctl data split').",
+        ),
+    ] = None,
+    patience: Annotated[
+        int,
+        _opt(
+            "--patience",
+            help="Stop growing when the test MSE has not improved for N report points "
+            "(needs --test or --validation-split; implies --keep-best; 0: never).",
+        ),
+    ] = 0,
+    keep_best: Annotated[
+        bool,
+        _opt(
+            "--keep-best",
+            help="Save the network of the report point with the lowest test MSE "
+            "(the default when --patience is given).",
+        ),
+    ] = False,
     seed: options.Seed = None,
     dtype: options.Dtype = None,
     device: options.CascadeDevice = None,
@@ -165,6 +189,9 @@ def cascade(
             command=render.command_line(),
             checkpoint_every=checkpoint_every,
             resume=resume,
+            validation_split=validation_split,
+            patience=patience,
+            keep_best=True if keep_best else None,
         )
         reports = not quiet and neurons_between_reports
         progress = None
@@ -195,6 +222,8 @@ def cascade(
             )
         if json_out:
             render.emit_json(outcome.to_dict())
+        if not outcome.stopped:
+            render.say(render.cascade_summary(outcome, desired_error), quiet)
         if outcome.stopped:
             render.say(
                 f"fannctl: {stop.signal_name} after {outcome.neurons_added} neurons: saved "

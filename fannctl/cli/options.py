@@ -351,7 +351,8 @@ COMMAND_HELP: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("cascade", "--test"): (
         "FILE",
-        "Report the MSE and bit fail on this labelled data at the end. Default: none.",
+        "Report the MSE and bit fail on this labelled data at every report point "
+        "(kept in the file's history) and at the end. Default: none.",
     ),
 }
 

@@ -127,6 +127,24 @@ def train_summary(outcome, desired_error: float) -> str:
     return "; ".join(parts)
 
 
+def cascade_summary(outcome, desired_error: float) -> str:
+    """The line that ends a cascade run, as ``train_summary`` (neurons for epochs)."""
+    parts = [
+        f"fannctl: {outcome.neurons_added} neurons, {outcome.epochs} epochs in "
+        f"{outcome.seconds:.2f} s",
+        f"final MSE {outcome.mse:.6g}"
+        + ("" if outcome.test_mse is None else f" (test {outcome.test_mse:.6g})"),
+    ]
+    if outcome.best_neurons is not None:
+        parts.append(f"best test MSE {outcome.best_test_mse:.6g} at {outcome.best_neurons} neurons")
+    parts.append(("reached " if outcome.reached else "did not reach ") + f"{desired_error:g}")
+    if outcome.early_stopped:
+        parts.append("stopped early (patience)")
+    kept = outcome.kept_neurons if outcome.kept_neurons is not None else outcome.neurons_added
+    parts.append(f"saved the network with {kept} new neurons to {outcome.path}")
+    return "; ".join(parts)
+
+
 def print_report(report) -> None:
     """Report lines on stderr (cron logs, pipes)."""
     print(report_line(report), file=sys.stderr, flush=True)
@@ -415,6 +433,8 @@ def cascade_line(report) -> str:
             f". candidate steepness {report.steepness:.2f}. "
             f"function FANN_{report.activation.upper()}"
         )
+    if getattr(report, "test_mse", None) is not None:
+        line += f". Test error: {report.test_mse:.6f}. Test bit fail {report.test_bit_fail}"
     return line
 
 

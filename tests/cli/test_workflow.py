@@ -207,3 +207,31 @@ def test_sample_weights_file_and_column(xor_net: str, tmp_path: Path) -> None:
         "w.csv:1",
         "no column",
     )
+
+
+def test_cascade_validation_patience_and_keep_best(tmp_path: Path) -> None:
+    """Catches cascade's test error only at the end (not per report point, not in the
+    file's history), patience ignored, and a saved network with the neurons grown
+    after the best report point."""
+    net = str(tmp_path / "c.h5")
+    ok("create", net, "--layers", "21,3", "--shortcut", "--seed", "1", "-q")
+    result = ok(
+        "cascade", net, THYROID_TRAIN, "--validation-split", "0.2", "--seed", "1",
+        "--max-neurons", "8", "--patience", "2", "--json",
+    )  # fmt: skip
+    doc = json.loads(result.stdout)
+    tested = [h["test_mse"] for h in doc["history"]]
+    assert len(tested) == len(doc["history"]) >= 2
+    best = min(tested)
+    assert doc["best_test_mse"] == best
+    assert doc["best_neurons"] == doc["history"][tested.index(best)]["neurons"]
+    if doc["early_stopped"]:
+        assert len(tested) == tested.index(best) + 3  # two report points after the best
+    assert doc["kept_neurons"] == doc["best_neurons"] == doc["neurons_added"]
+    assert doc["test_mse"] == pytest.approx(best, rel=1e-6)  # the saved network is the best
+    saved = io.open_network(net)
+    assert len(saved.layers) == 2 + doc["best_neurons"]
+    assert [h["test_mse"] for h in saved.history] == tested
+    summary = result.stderr.strip().splitlines()[-1]
+    assert f"saved the network with {doc['best_neurons']} new neurons" in summary
+    one_error_line(invoke("cascade", net, THYROID_TRAIN, "--patience", "2"), "test set")
