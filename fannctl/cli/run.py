@@ -145,6 +145,7 @@ def run(
                 out_format=out_format,
                 json_out=json_out,
                 fmt=fmt,
+                task=task,
             )
             return
         if agent is not None or vote:

@@ -176,7 +176,13 @@ def _read(root: Any, name: str) -> Swarm:
         weights=weights,
         steepness=steepness,
         algorithm=agents["algorithm"][()].astype(np.int8),
-        hyper={k: agents["hyper"][k][()].astype(np.float64) for k in HYPERPARAMETERS},
+        hyper={
+            # absent from files written before weight decay: FANN's behaviour (0)
+            k: agents["hyper"][k][()].astype(np.float64)
+            if k in agents["hyper"]
+            else np.zeros(int(root.attrs["agents"]))
+            for k in HYPERPARAMETERS
+        },
         topology=from_arrays(spec, n, offsets, neighbours),
         seed=int(root.attrs["seed"]),
         round=int(root.attrs["round"]),

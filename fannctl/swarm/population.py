@@ -44,6 +44,7 @@ HYPERPARAMETERS = (
     "sarprop_step_error_threshold_factor",
     "sarprop_step_error_shift",
     "sarprop_temperature",
+    "weight_decay",
 )
 STEEPNESSES = ("hidden_steepness", "output_steepness")
 VARIABLE = (*HYPERPARAMETERS, *STEEPNESSES, "algorithm")

@@ -86,6 +86,12 @@ def check_config(swarm: Swarm, data: TrainingData, config: RunConfig) -> None:
     incremental = config.algorithm == "incremental" or (
         config.algorithm is None and bool((swarm.algorithm == 0).any())
     )
+    if config.algorithm is not None:
+        incremental_agents = np.full(swarm.agents, config.algorithm == "incremental")
+    else:
+        incremental_agents = swarm.algorithm == 0
+    if bool(swarm.hyper["weight_decay"][incremental_agents].any()):
+        raise ParameterError("weight decay needs a batch-family algorithm, not incremental")
     if incremental and config.data_split != "full":
         raise ParameterError("incremental training presents every pattern (--data-split full)")
     if incremental and swarm.template.is_sparse:

@@ -142,6 +142,11 @@ def _train_group(
     lr = group.hyper["learning_rate"][:, None]
     epsilon = learning_step(lr, patterns, dt)
     update = _updater(group, algorithm, epsilon, round_index, seed)
+    decay = group.hyper["weight_decay"]
+    decaying = np.flatnonzero(decay)
+    # train.apply_weight_decay per agent: slopes -= dtype(decay * patterns) * w,
+    # only where an agent has decay (a zero would still flip the sign of -0 slopes)
+    decay_factor = (decay[decaying] * patterns[decaying, 0]).astype(dt)[:, None]
     slopes = np.zeros_like(w)
     mse = np.zeros(w.shape[0])
     bit_fail = np.zeros(w.shape[0], dtype=np.int64)
@@ -150,6 +155,8 @@ def _train_group(
             shape, w, group.steepness, inputs, targets, slopes, group.pattern_weights, work
         )
         mse = mean_square(sse, count)
+        if decaying.size:
+            slopes[decaying] -= decay_factor * w[decaying]
         update(slopes, mse)
     return mse, bit_fail
 

@@ -181,3 +181,20 @@ def test_incremental_agents_equal_separate_runs(dtype):
         np.testing.assert_array_equal(chunk.weights[agent], net.weights)
         np.testing.assert_array_equal(chunk.prev_steps[agent], net.state.prev_weight_deltas)
         assert mse[agent] == result.mse and bit_fail[agent] == result.bit_fail
+
+
+@pytest.mark.parametrize("algorithm", ["batch", "rprop", "quickprop", "sarprop"])
+def test_weight_decay_per_agent(algorithm):
+    """fannctl's L2 weight decay, a different strength per agent (one without): the
+    same slopes change as train.apply_weight_decay makes, bit for bit."""
+    data = io.load_data(XOR)
+    nets = _nets([2, 4, 1], [algorithm] * 3, "float32")
+    for net, decay in zip(nets, [0.0, 0.001, 0.05], strict=True):
+        net.params.weight_decay = decay
+    chunk = _chunk(nets)
+    trainer.train_chunk(
+        chunk, batched.Shape.of(nets[0]), data.inputs, data.outputs, 30, round_index=0, seed=2
+    )
+    _single_runs(nets, data, 30, 2)
+    for agent, net in enumerate(nets):
+        np.testing.assert_array_equal(chunk.weights[agent], net.weights)

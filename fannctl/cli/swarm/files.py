@@ -25,6 +25,7 @@ def run_swarm_file(
     out_format: str | None,
     json_out: bool,
     fmt: str | None,
+    task: str = "auto",
 ) -> None:
     """``fannctl run SWARM INPUT``: the ensemble mean, a majority vote, or one agent."""
     from fannctl import stream, swarm
@@ -42,9 +43,16 @@ def run_swarm_file(
     )
     if agent is not None and not vote:  # exactly `fannctl run` on the exported agent
         net = swarm.export_agent(population, agent)
-        if metrics:
-            mse, bit_fail, patterns = stream.test_blocks(net, blocks, display_name(input_path))
-            _print_metrics(mse, bit_fail, patterns, json_out or fmt in ("json", "jsonl"))
+        if metrics:  # the same report `fannctl run NET --metrics` gives
+            from fannctl.cli.data import metrics_text
+            from fannctl.metrics import evaluate_blocks
+
+            name = display_name(input_path)
+            result = evaluate_blocks(net, blocks, name, task=task).to_dict()
+            if json_out or fmt in ("json", "jsonl"):
+                render.emit_json(result)
+            else:
+                print(metrics_text(result), end="")
             return
         from fannctl import runner
 
