@@ -57,6 +57,7 @@ OUTPUT_RANGES: dict[int, tuple[float, float]] = {
     act.COS: _UNIT,
     act.RELU: (0.0, INF),
     act.LEAKY_RELU: (-INF, INF),
+    act.SOFTMAX: _UNIT,
 }
 """The closed range of values each activation function can output (FANN id -> low, high)."""
 

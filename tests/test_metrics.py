@@ -27,6 +27,8 @@ def test_every_activation_has_a_range_its_values_stay_in() -> None:
         # each finite end is reached, not just a bound
         assert not math.isfinite(low) or out.min() < low + 0.05, name
         assert not math.isfinite(high) or out.max() > high - 0.05, name
+    for ident in activations.EXTRA_NAMES:  # fannctl's own (softmax): a probability
+        assert metrics.output_range(ident) == (0.0, 1.0)
 
 
 def test_classification_by_hand_three_classes() -> None:
@@ -234,3 +236,16 @@ def test_guard_rail_warns_through_warnings() -> None:
         warnings.simplefilter("error")
         net = build([2, 3, 1], output_activation="sigmoid_symmetric")
         assert metrics.warn_targets_outside_range(net, data) is None
+
+
+def test_softmax_outputs_classify_one_hot_targets() -> None:
+    """fannctl's softmax (0..1, summing to 1) with one-hot targets: auto classifies by argmax."""
+    rng = np.random.default_rng(2)
+    net = build([3, 4, 3], output_activation="softmax", seed=1, dtype="float64")
+    data = TrainingData(rng.normal(size=(30, 3)), np.eye(3)[rng.integers(0, 3, 30)], "d")
+    result = metrics.evaluate(net, data)
+    outputs = runner.run(net, data.inputs)
+    assert np.allclose(outputs.sum(axis=1), 1.0)
+    assert result.task == "classify" and result.classes is not None
+    predicted = outputs.argmax(axis=1)
+    assert result.classes.correct == int(np.sum(predicted == data.outputs.argmax(axis=1)))
