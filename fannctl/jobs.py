@@ -42,6 +42,7 @@ from fannctl.params import ParamOverrides, TrainingParams
 if TYPE_CHECKING:
     from fannctl.backends.base import Backend
     from fannctl.cascade import CascadeReport
+    from fannctl.crossval import CrossValResult
     from fannctl.train import Report
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "cascade_file",
     "convert_file",
     "create_network",
+    "crossval_file",
     "describe_file",
     "metrics_blocks",
     "open_run",
@@ -250,6 +252,7 @@ class TrainRequest:
     sample_weights: PathLike | None = None  # one weight per pattern (batch-family rules)
     sample_weight_column: str | None = None  # or this column of a CSV/TSV file
     output_activation: str | None = None  # set every output's function (e.g. "softmax")
+    cv: int | None = None  # K-fold cross-validation instead (crossval_file; NET unchanged)
 
 
 @dataclass
@@ -444,6 +447,34 @@ def _workflow_record(request: TrainRequest, result) -> dict[str, object]:
         extra["best_epoch"], extra["best_test_mse"] = result.best_epoch, result.best_test_mse
         extra["kept_epoch"] = result.kept_epoch
     return extra
+
+
+def crossval_file(request: TrainRequest) -> CrossValResult:
+    """K-fold cross-validation of a training run (``train --cv K``): the folds train
+    in one batched computation (``fannctl.crossval``); the network file is not changed."""
+    from fannctl import crossval, io
+    from fannctl import data as data_mod
+
+    if request.cv is None:
+        raise ParameterError("crossval_file needs cv (the number of folds)")
+    if request.test_data is not None or request.validation_split is not None:
+        raise ParameterError("--cv makes its own test folds: drop --test/--validation-split")
+    if request.patience or request.keep_best or request.resume or request.checkpoint_every:
+        raise ParameterError(
+            "--cv runs every fold for --max-epochs: no --patience, --keep-best, "
+            "--resume or --checkpoint-every"
+        )
+    net = io.open_network(request.network, request.dtype)
+    net.params = request.overrides.apply(net.params)
+    if request.output_activation is not None:
+        _set_output_activation(net, request.output_activation)
+    data, _ = _load_sets(net, request.data, None, request.output_columns)
+    data, _, weights = _workflow_sets(request, data, None)
+    if request.scale_inputs or request.scale_outputs:
+        data_mod.set_scaling_params(net, data, request.scale_inputs, request.scale_outputs)
+    return crossval.cross_validate(
+        net, data, request.cv, epochs=request.max_epochs, seed=request.seed, sample_weights=weights
+    )
 
 
 def _set_output_activation(net: Network, name: str) -> None:

@@ -147,6 +147,15 @@ def train(
             help="The column of the --sample-weights CSV/TSV file (header name or 0-based index).",
         ),
     ] = None,
+    cv: Annotated[
+        int | None,
+        typer.Option(
+            "--cv",
+            help="K-fold cross-validation instead: K networks from NET's weights, each "
+            "trained --max-epochs on all but one fold (one batched computation) and "
+            "scored on it; prints the mean and spread of the test metrics; NET unchanged.",
+        ),
+    ] = None,
     seed: options.Seed = None,
     dtype: options.Dtype = None,
     device: options.Device = None,
@@ -214,7 +223,11 @@ def train(
             sample_weights=sample_weights,
             sample_weight_column=sample_weight_column,
             output_activation=output_activation,
+            cv=cv,
         )
+        if cv is not None:
+            _cross_validate(request, json_out, quiet)
+            return
         progress = None if quiet or not render.is_tty() else render.EpochProgress(max_epochs)
         on_report = None
         if not quiet:
@@ -247,6 +260,26 @@ def train(
         if require_convergence and not outcome.reached:
             render.say(f"fannctl: desired error {desired_error} not reached", False)
             raise typer.Exit(1)
+
+
+def _cross_validate(request, json_out: bool, quiet: bool) -> None:
+    """train --cv K: the folds' metrics, mean and spread, on stdout."""
+    from fannctl import jobs
+
+    result = jobs.crossval_file(request)
+    if json_out:
+        render.emit_json(result.to_dict())
+    else:
+        for key, stats in result.summary().items():
+            print(
+                f"{key}: mean {stats['mean']:.6g}, std {stats['std']:.6g} "
+                f"(min {stats['min']:.6g}, max {stats['max']:.6g})"
+            )
+    render.say(
+        f"fannctl: {result.folds}-fold cross-validation, {result.epochs} epochs per fold, "
+        f"in {result.seconds:.2f} s (numpy, batched); {request.network} unchanged",
+        quiet,
+    )
 
 
 def register(app: typer.Typer) -> None:
