@@ -336,6 +336,12 @@ HELP: dict[str, tuple[str, str]] = {
 }
 """Placeholder and help of every option whose text is shared by several commands."""
 
+_OUTPUTS = (
+    "N",
+    "Tables and .npy: how many last columns are desired outputs. Default: 1 (a FANN "
+    ".data file's header says; --output-columns picks them by name).",
+)
+
 # Where a command means something else by the same option.
 COMMAND_HELP: dict[tuple[str, str], tuple[str, str]] = {
     ("cascade", "--algorithm"): (
@@ -349,12 +355,116 @@ COMMAND_HELP: dict[tuple[str, str], tuple[str, str]] = {
         "fannctl's own, trained with cross-entropy, numpy only, not expressible in .net). "
         "Default: what NET stores.",
     ),
+    ("train", "--validation-split"): (
+        "X",
+        "Hold out this fraction of DATA as the test set (seeded by --seed, stratified for "
+        "class targets, as 'fannctl data split'). Default: none (all of DATA trains).",
+    ),
+    ("cascade", "--validation-split"): (
+        "X",
+        "Hold out this fraction of DATA as the test set (seeded by --seed, as 'fannctl "
+        "data split'). Default: none (all of DATA trains).",
+    ),
+    ("train", "--cv"): (
+        "K",
+        "K-fold cross-validation instead: K networks from NET's weights, each trained "
+        "--max-epochs on all but one fold (one batched computation) and scored on it; prints "
+        "the mean and spread of the test metrics; NET unchanged. Default: none (train NET).",
+    ),
+    ("train", "--sample-weights"): (
+        "FILE",
+        "One weight per training pattern: a number per line, or a CSV/TSV column with "
+        "--sample-weight-column (batch-family algorithms; numpy only). Default: every "
+        "pattern weighs 1.",
+    ),
+    ("train", "--sample-weight-column"): (
+        "COLUMN",
+        "The column of the --sample-weights CSV/TSV file (header name or 0-based index). "
+        "Default: none (the file holds one number a line).",
+    ),
+    ("run", "--output-columns"): (
+        "COLS",
+        "A labelled table (CSV/TSV, .npy): its desired-output columns, as train takes them "
+        "(0-based indices or header names, comma-separated); they are left out of the "
+        "inputs. The table is read whole. Default: none (the input is streamed).",
+    ),
+    ("data scale", "--scale-inputs"): (
+        "MIN,MAX",
+        "Scale inputs to MIN,MAX (FANN's rule). Default: inputs unscaled.",
+    ),
+    ("data scale", "--scale-outputs"): (
+        "MIN,MAX",
+        "Scale outputs to MIN,MAX. Default: outputs unscaled.",
+    ),
+    ("data scale", "--network"): (
+        "NET",
+        "Use the scaling this network stores (train --scale-inputs). Default: none.",
+    ),
+    ("swarm spawn", "--layers"): (
+        "N,N,...",
+        "Neurons per layer, inputs first: 2,3,1. Default: --from's shape (one of the two "
+        "is needed).",
+    ),
+    ("swarm spawn", "--from"): (
+        "NET",
+        "Start every agent from this network. Default: new random weights (--layers).",
+    ),
+    ("swarm spawn", "--vary"): (
+        "PARAM=LO:HI",
+        "Per-agent value: PARAM=LO:HI (uniform), PARAM=LO:HI:log, or "
+        "algorithm=rprop,quickprop. Repeatable. Default: every agent alike.",
+    ),
+    ("swarm spawn", "--algorithm"): (
+        "NAME",
+        "incremental, batch, rprop, quickprop or sarprop. Default: --from's, else rprop.",
+    ),
+    ("swarm spawn", "--param"): (
+        "NAME=VALUE",
+        "A training parameter for every agent (repeatable). Default: FANN's (or --from's).",
+    ),
+    ("swarm run", "--test"): (
+        "FILE",
+        "Validation data: ranks agents, scores the ensemble. Default: none (agents are "
+        "ranked by their error on DATA).",
+    ),
+    ("swarm run", "--algorithm"): (
+        "NAME",
+        "Set every agent's algorithm. Default: each agent keeps its own.",
+    ),
+    ("swarm run", "--pso-inertia"): (
+        "X",
+        "PSO: the inertia weight, the share of its velocity a particle keeps each move.",
+    ),
+    ("swarm run", "--pso-cognitive"): (
+        "X",
+        "PSO: the pull towards the particle's own best position (times a random draw).",
+    ),
+    ("swarm run", "--pso-social"): (
+        "X",
+        "PSO: the pull towards the best position among its neighbours (times a random draw).",
+    ),
+    ("swarm run", "--pso-max-velocity"): (
+        "X",
+        "PSO: the largest velocity of a weight per move (clamped).",
+    ),
+    ("swarm run", "--chunk-agents"): (
+        "N",
+        "Agents per batched computation. Default: as many as keep the work arrays within "
+        "16 MiB (in cache).",
+    ),
     ("cascade", "--test"): (
         "FILE",
         "Report the MSE and bit fail on this labelled data at every report point "
         "(kept in the file's history) and at the end. Default: none.",
     ),
 }
+
+COMMAND_HELP.update(
+    {
+        (f"data {command}", "--outputs"): _OUTPUTS
+        for command in ("info", "shuffle", "split", "subset", "merge", "scale", "convert")
+    }
+)
 
 SHARED_BY = ("create", "train", "cascade")
 """Commands whose options take their texts from HELP even where they declare one;
@@ -375,31 +485,28 @@ def _placeholder(param) -> str:
     return longest.lstrip("-").upper()
 
 
-def apply_shared_help(command, name: str | None = None) -> None:
+def apply_shared_help(command, name: str = "") -> None:
     """Give each option of ``command`` (and of its subcommands) the shared help and
-    placeholder above, and a placeholder by type where none is shared."""
+    placeholder above, and a placeholder by type where none is shared. ``name`` is
+    the command's path below fannctl ("train", "swarm run")."""
     for param in command.params:
         if getattr(param, "param_type_name", "") == "argument" and param.metavar is None:
             param.metavar = (param.name or "value").upper()
         if getattr(param, "param_type_name", "") != "option" or not param.opts:
             continue
-        shared = next(
-            (
-                COMMAND_HELP.get((name or "", opt)) or HELP.get(opt)
-                for opt in param.opts
-                if (name or "", opt) in COMMAND_HELP or opt in HELP
-            ),
-            None,
+        specific = next(
+            (COMMAND_HELP[(name, opt)] for opt in param.opts if (name, opt) in COMMAND_HELP), None
         )
-        if shared is not None and name in SHARED_BY:
-            param.metavar, param.help = shared
+        shared = next((HELP[opt] for opt in param.opts if opt in HELP), None)
+        if specific is not None or (shared is not None and name in SHARED_BY):
+            param.metavar, param.help = specific or shared
         elif shared is not None:
             param.metavar = param.metavar or shared[0]
             param.help = param.help or shared[1]
         elif param.metavar is None and not getattr(param, "is_flag", False):
             param.metavar = _placeholder(param)
     for sub_name, sub in getattr(command, "commands", {}).items():
-        apply_shared_help(sub, sub_name)
+        apply_shared_help(sub, f"{name} {sub_name}".strip())
 
 
 def _configure_threads(ctx, param, value: int | None) -> int | None:

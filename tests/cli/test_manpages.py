@@ -138,25 +138,31 @@ def test_install_man_puts_pages_where_man_finds_them(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- help texts
 
 
-def _options(command_name: str):
-    root = typer.main.get_command(app)
-    for param in root.commands[command_name].params:
-        if getattr(param, "param_type_name", "") == "option" and not param.is_flag:
-            yield param
+def _all_options():
+    for path, command in manpages.commands():
+        context = typer._click.Context(command, info_name=" ".join(path))
+        for param in command.get_params(context):
+            if getattr(param, "param_type_name", "") != "option" or param.is_flag:
+                continue
+            if param.hidden or param.get_help_record(context) is None:
+                continue
+            yield " ".join(path), param, param.get_help_record(context)
 
 
-@pytest.mark.parametrize("command", ["create", "train", "cascade", "run"])
-def test_every_option_says_what_it_does_and_its_default(command: str) -> None:
+def test_every_option_says_what_it_does_and_its_default() -> None:
     """--learning-rate, --momentum, the steepnesses and every RPROP, QuickProp,
-    SARPROP and cascade parameter had neither a description nor a default."""
-    root = typer.main.get_command(app)
-    context = typer._click.Context(root.commands[command], info_name=command)
-    for param in _options(command):
-        words, help_text = param.get_help_record(context)
+    SARPROP and cascade parameter had neither a description nor a default; every
+    command's and sub-command's options now say both (options.HELP/COMMAND_HELP)."""
+    checked = set()
+    for command, param, (words, help_text) in _all_options():
         assert len(help_text) > 20, (command, words)
         says_default = "default" in help_text.lower()
         assert says_default or param.required, (command, words, help_text)
-        assert param.metavar and param.metavar.replace(",", "").replace(".", "").isupper(), words
+        assert param.metavar, (command, words)
+        assert param.metavar.replace(",", "").replace(".", "").isupper(), (command, words)
+        checked.add(command)
+    for command in ("fannctl create", "fannctl train", "fannctl cascade", "fannctl run"):
+        assert command in checked
 
 
 def test_stated_defaults_are_fanns() -> None:
