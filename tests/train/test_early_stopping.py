@@ -191,9 +191,20 @@ def test_old_history_records_still_load(tmp_path: Path) -> None:
     assert io.open_network(path).history == net.history
 
 
+def _first_device() -> str:
+    """The first OpenCL device that passes its self-test (skip, with the reason, if none)."""
+    from opencl_devices import screened
+
+    screening = screened()
+    if not screening.passed:
+        pytest.skip(screening.why_none or "no OpenCL device passed its self-test")
+    return f"cl:{screening.passed[0].index}"
+
+
 def test_device_runs_keep_the_best_weights(tmp_path: Path) -> None:
-    """Catches keep-best on a device run copying stale host weights: whatever device
-    `auto` picks, the saved network's test MSE is the best one reported."""
+    """Catches keep-best on a device run copying stale host weights (the device runs
+    chunks of epochs between report points): the saved network's test MSE is the
+    best one reported."""
     data, test = _xor_like(5)
     io.save_network(_net().astype("float32"), tmp_path / "net.h5")
     io.save_data(data, tmp_path / "train.data", exact=True)
@@ -207,10 +218,12 @@ def test_device_runs_keep_the_best_weights(tmp_path: Path) -> None:
             desired_error=0.0,
             report_every=7,
             patience=4,
-            device=None,
+            device=_first_device(),
         )
     )
+    assert outcome.device != "numpy"
     assert outcome.early_stopped and outcome.kept_epoch == outcome.best_epoch
+    assert outcome.kept_epoch < outcome.epochs
     saved = io.open_network(tmp_path / "net.h5")
     assert runner.test(saved, test)[0] == pytest.approx(outcome.best_test_mse, rel=1e-5)
     assert not math.isnan(outcome.best_test_mse)
