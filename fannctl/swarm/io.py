@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 
 from fannctl.errors import FannctlError, FormatError
-from fannctl.io._files import HDF5_MAGIC, PathLike, atomic_write_path, display_name, read_head
+from fannctl.io._files import (
+    HDF5_MAGIC,
+    PathLike,
+    atomic_write_path,
+    display_name,
+    read_head,
+    run_guarded,
+)
 from fannctl.network import Network, Scaling, validate
 from fannctl.params import TrainingParams
 from fannctl.swarm.population import HYPERPARAMETERS, EventLog, InitialWeights, Swarm, Vary
@@ -35,21 +42,33 @@ _H5_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError, IndexError
 
 
 def is_swarm_file(path: PathLike) -> bool:
-    """True when ``path`` is an HDF5 file whose root says ``format="fannctl-swarm"``."""
+    """True when ``path`` is an HDF5 file whose root says ``format="fannctl-swarm"``.
+
+    The attribute is read in a forked child (``run_guarded``), as every HDF5 read
+    is: a damaged file on which the HDF5 library hangs or crashes becomes one
+    FormatError naming it instead of a hung command.
+    """
     if os.fspath(path) == "-" or not os.path.isfile(path):
         return False
     try:
         if not read_head(path, 8).startswith(HDF5_MAGIC):
             return False
-        import h5py
+    except FannctlError:
+        return False
+    size = os.path.getsize(path)
+    return run_guarded(lambda: _format_attribute(path), display_name(path), size) == FORMAT
 
+
+def _format_attribute(path: PathLike) -> str | None:
+    """The root's ``format`` attribute (None when unreadable or absent)."""
+    import h5py
+
+    try:
         with h5py.File(path, "r") as root:
             found = root.attrs.get("format")
-    except (FannctlError, *_H5_ERRORS):
-        return False
-    if isinstance(found, bytes):
-        found = found.decode()
-    return found == FORMAT
+    except _H5_ERRORS:
+        return None
+    return found.decode() if isinstance(found, bytes) else None if found is None else str(found)
 
 
 def save_swarm(swarm: Swarm, path: PathLike) -> None:
@@ -117,14 +136,19 @@ def _write(swarm: Swarm, target: str) -> None:
 
 
 def load_swarm(path: PathLike) -> Swarm:
-    """Read a swarm file; FormatError (one line, naming the file) if it is not one."""
-    import h5py
-
+    """Read a swarm file; FormatError (one line, naming the file) if it is not one.
+    The file is parsed in a forked child (``run_guarded``), as every HDF5 read is."""
     name = display_name(path)
     if not is_swarm_file(path):
         if not os.path.exists(os.fspath(path)):
             raise FannctlError(f"{name}: no such file")
         raise FormatError(f'{name}: not a fannctl swarm file (no format="{FORMAT}" attribute)')
+    return run_guarded(lambda: _load(path, name), name, os.path.getsize(path))
+
+
+def _load(path: PathLike, name: str) -> Swarm:
+    import h5py
+
     try:
         with h5py.File(path, "r") as root:
             version = int(root.attrs.get("schema_version", -1))
