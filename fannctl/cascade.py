@@ -131,6 +131,18 @@ def check_cascadable(net: Network) -> None:
         raise ParameterError("cascade needs at least one candidate function and steepness")
     if net.params.cascade_num_candidate_groups < 1:
         raise ParameterError("cascade needs at least one candidate group")
+    if np.any(net.activation == activations.SOFTMAX):
+        raise ParameterError(
+            "cascade grows FANN's networks: softmax outputs (fannctl's own) are "
+            "trained with train only"
+        )
+    if np.any(np.asarray(net.params.cascade_activation_functions) == activations.SOFTMAX):
+        raise ParameterError("cascade cannot use softmax as a candidate function (layer-wide)")
+    if net.params.weight_decay:
+        raise ParameterError(
+            f"cascade does not apply weight decay (fannctl's own); the network stores "
+            f"{net.params.weight_decay:g}: train it with --weight-decay 0 first"
+        )
     check_params(net.params)
 
 

@@ -235,3 +235,19 @@ def test_cascade_validation_patience_and_keep_best(tmp_path: Path) -> None:
     summary = result.stderr.strip().splitlines()[-1]
     assert f"saved the network with {doc['best_neurons']} new neurons" in summary
     one_error_line(invoke("cascade", net, THYROID_TRAIN, "--patience", "2"), "test set")
+
+
+def test_cascade_refuses_fannctl_only_math(tmp_path: Path) -> None:
+    """Catches cascade growing a softmax network with FANN's output rule (not the
+    cross-entropy gradient) or silently dropping a stored weight decay."""
+    soft = str(tmp_path / "soft.h5")
+    ok("create", soft, "--layers", "2,2", "--shortcut", "--output-activation", "softmax", "-q")
+    data = tmp_path / "two.data"
+    data.write_text("2 2 2\n-1 -1\n1 0\n1 1\n0 1\n")
+    one_error_line(invoke("cascade", soft, str(data)), "softmax")
+    decayed = str(tmp_path / "decay.h5")
+    ok("create", decayed, "--layers", "2,2", "--shortcut", "-q")
+    ok("train", decayed, str(data), "--weight-decay", "0.01", "--max-epochs", "2", "-q")
+    before = Path(decayed).read_bytes()
+    one_error_line(invoke("cascade", decayed, str(data)), "weight decay", "--weight-decay 0")
+    assert Path(decayed).read_bytes() == before
