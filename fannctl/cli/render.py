@@ -316,6 +316,8 @@ def print_summary(summary: dict) -> None:
         "bit_fail_limit",
         "rprop_variant",
     )
+    if params.get("weight_decay"):  # fannctl's own; shown only when in use
+        keys += ("weight_decay",)
     out.print("parameters: " + ", ".join(f"{k}={params[k]}" for k in keys))
     if summary["scaling"]:
         out.print("scaling: stored (inputs and outputs scaled by run)")

@@ -248,6 +248,7 @@ def test_cascade_refuses_fannctl_only_math(tmp_path: Path) -> None:
     decayed = str(tmp_path / "decay.h5")
     ok("create", decayed, "--layers", "2,2", "--shortcut", "-q")
     ok("train", decayed, str(data), "--weight-decay", "0.01", "--max-epochs", "2", "-q")
+    assert "weight_decay=0.01" in ok("info", decayed).stdout  # info shows it when in use
     before = Path(decayed).read_bytes()
     one_error_line(invoke("cascade", decayed, str(data)), "weight decay", "--weight-decay 0")
     assert Path(decayed).read_bytes() == before
