@@ -31,6 +31,15 @@ def train_each(nets, data, config, backend) -> list:
     return [train(net, data, config, backend=backend) for net in nets]
 
 
+def numpy_many(nets, data, config) -> list:
+    """numpy's ``train_many``: the batched trainer (``fannctl.swarm.many``) when the
+    networks can go together, else one after the other."""
+    from fannctl.swarm.many import train_many
+
+    found = train_many(nets, data, config)
+    return found if found is not None else train_each(nets, data, config, numpy_backend())
+
+
 class AutoBackend:
     """numpy for single calls; for a training run, whichever measures faster.
 
@@ -81,8 +90,8 @@ class AutoBackend:
         chosen = self.decide(nets[0], data, whole)
         self._chosen = chosen or self._numpy
         if chosen is None:
-            return train_each(nets, data, config, self._numpy)
-        return chosen.train_many(nets, data, config) or train_each(nets, data, config, chosen)
+            return numpy_many(nets, data, config)
+        return chosen.train_many(nets, data, config) or numpy_many(nets, data, config)
 
     def decide(self, net, data, config):
         """A FallbackBackend when an OpenCL device trains this workload faster, else None."""

@@ -296,6 +296,33 @@ def test_many_networks_in_one_launch(cl_backend, monkeypatch, path):
         np.testing.assert_allclose(net.weights, alone.weights, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("path", ["fused", "layered"])
+def test_many_networks_match_numpys_batched_train_many(cl_backend, monkeypatch, path):
+    """The device's train_many against numpy's (fannctl.swarm.many: one batched
+    computation for all networks, the reference): per-network algorithms and
+    parameters, networks stopping at different epochs."""
+    from fannctl.swarm.many import train_many as numpy_train_many
+
+    monkeypatch.setattr(opencl_run, "FUSED_MAX_WORK", 10**9 if path == "fused" else 0)
+    nets = []
+    for seed, algorithm in enumerate(["batch", "rprop", "quickprop", "rprop"]):
+        net = make_net("layer", "float64", seed=seed + 7)
+        net.params.training_algorithm = algorithm_id(algorithm)
+        net.params.learning_rate = 0.3 + 0.1 * seed
+        nets.append(net)
+    nets[3].params.rprop_increase_factor = 1.3
+    data = make_data(dtype="float64")
+    config = TrainConfig(max_epochs=25, desired_error=0.08, report_every=0)
+    on_host = [net.copy() for net in nets]
+    want = numpy_train_many(on_host, data, config)
+    assert want is not None
+    got = cl_backend.train_many(nets, data, config)
+    for g, w, net, ref in zip(got, want, nets, on_host, strict=True):
+        assert (g.epochs, g.bit_fail, g.reached) == (w.epochs, w.bit_fail, w.reached)
+        assert g.mse == pytest.approx(w.mse, rel=mse_rtol(cl_backend, 1e-10))
+        np.testing.assert_allclose(net.weights, ref.weights, rtol=1e-9, atol=1e-12)
+
+
 def test_large_forward_is_split_into_blocks(cl_backend, monkeypatch):
     """Inputs beyond one launch's block still give every row (no row dropped or repeated)."""
     from fannctl.backends.opencl import backend as opencl_backend
