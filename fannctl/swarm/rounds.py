@@ -21,7 +21,7 @@ import numpy as np
 from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import ParameterError
 from fannctl.params import algorithm_id
-from fannctl.swarm import batched, strategies, trainer
+from fannctl.swarm import batched, cluster, strategies, trainer
 from fannctl.swarm.population import SWARM_ALGORITHMS, Swarm
 
 SPLITS = ("full", "bootstrap", "shard")
@@ -57,6 +57,9 @@ class RoundRecord:
     seconds: float
     ensemble_error: float | None = None
     ensemble_bit_fail: int | None = None
+    workers: int | None = None  # on a cluster: workers used, compute vs shipping seconds
+    compute_seconds: float | None = None
+    ship_seconds: float | None = None
 
     def to_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -107,26 +110,31 @@ def check_config(swarm: Swarm, data: TrainingData, config: RunConfig) -> None:
 def pattern_weights(
     swarm: Swarm, agents: np.ndarray, patterns: int, split: str
 ) -> np.ndarray | None:
-    """Per-agent pattern weights for ``agents``: None (full), bootstrap counts or shard masks.
+    """Per-agent pattern weights for ``agents``: None (full), bootstrap counts or shard masks."""
+    return split_weights(swarm.seed, swarm.agents, agents, patterns, split, swarm.dtype)
+
+
+def split_weights(
+    seed: int, total: int, agents: np.ndarray, patterns: int, split: str, dtype: np.dtype
+) -> np.ndarray | None:
+    """Pattern weights of ``agents`` of a ``total``-agent swarm seeded ``seed``.
 
     A bootstrap sample is fixed per agent (keyed by seed and agent), so rounds
     and runs keep each agent's bag; shards are contiguous runs of one seeded
-    permutation, one per agent.
+    permutation, one per agent. Computed where the chunk trains (a worker
+    derives them from these numbers instead of receiving them).
     """
     if split == "full":
         return None
-    out = np.zeros((agents.size, patterns), dtype=swarm.dtype)
+    out = np.zeros((agents.size, patterns), dtype=dtype)
     if split == "bootstrap":
         for row, agent in enumerate(agents):
-            rng = trainer.agent_generator(swarm.seed, int(agent), 0, PURPOSE_BOOTSTRAP)
+            rng = trainer.agent_generator(seed, int(agent), 0, PURPOSE_BOOTSTRAP)
             out[row] = np.bincount(rng.integers(0, patterns, patterns), minlength=patterns)
         return out
-    order = np.random.Generator(np.random.PCG64([swarm.seed, 0, 0, PURPOSE_SHARD])).permutation(
-        patterns
-    )
-    n = swarm.agents
+    order = np.random.Generator(np.random.PCG64([seed, 0, 0, PURPOSE_SHARD])).permutation(patterns)
     for row, agent in enumerate(agents):
-        lo, hi = agent * patterns // n, (agent + 1) * patterns // n
+        lo, hi = agent * patterns // total, (agent + 1) * patterns // total
         out[row, order[lo:hi]] = 1
     return out
 
@@ -158,21 +166,35 @@ def _chunk(swarm: Swarm, lo: int, hi: int, split: str, patterns: int) -> trainer
 
 
 def train_round(
-    swarm: Swarm, shape: batched.Shape, data: TrainingData, config: RunConfig
+    swarm: Swarm,
+    shape: batched.Shape,
+    data: TrainingData,
+    config: RunConfig,
+    executor: cluster.DaskExecutor | None = None,
+    stats: cluster.RoundStats | None = None,
 ) -> np.ndarray:
-    """Local training of every agent, chunk by chunk; the last epoch's MSE per agent."""
+    """Local training of every agent, chunk by chunk; the last epoch's MSE per agent.
+
+    With an ``executor`` the chunks train on its workers and come back in chunk
+    order; the same chunks and the same pure function give the same bits.
+    """
     swarm.ensure_state()
     fresh = np.flatnonzero(swarm.state_algorithm != swarm.algorithm)
     patterns = data.num_patterns
-    step = config.chunk_agents or shape.chunk_agents(patterns, swarm.dtype.itemsize)
+    step = _step(swarm, shape, patterns, config, executor)
     mse = np.empty(swarm.agents)
     work = batched.Workspace()
+    shipped = []
     for lo in range(0, swarm.agents, step):
         hi = min(swarm.agents, lo + step)
-        chunk = _chunk(swarm, lo, hi, config.data_split, patterns)
+        split = "full" if executor is not None else config.data_split
+        chunk = _chunk(swarm, lo, hi, split, patterns)
         rows = fresh[(fresh >= lo) & (fresh < hi)] - lo
         if rows.size:
             trainer.clear_state(chunk, rows)
+        if executor is not None:
+            shipped.append(chunk)
+            continue
         mse[lo:hi], _ = trainer.train_chunk(
             chunk,
             shape,
@@ -183,8 +205,39 @@ def train_round(
             seed=swarm.seed,
             work=work,
         )
+    if executor is not None:
+        results = executor.train(
+            shipped,
+            shape,
+            config.epochs_per_round,
+            swarm.round,
+            swarm.seed,
+            (config.data_split, swarm.agents, swarm.seed),
+            stats if stats is not None else cluster.RoundStats(),
+        )
+        for chunk, result in zip(shipped, results, strict=True):
+            lo, hi = int(chunk.agents[0]), int(chunk.agents[-1]) + 1
+            swarm.weights[lo:hi] = result.weights
+            swarm.prev_steps[lo:hi] = result.prev_steps
+            swarm.prev_slopes[lo:hi] = result.prev_slopes
+            swarm.sarprop_epoch[lo:hi] = result.sarprop_epoch
+            mse[lo:hi] = result.mse
     swarm.state_algorithm[:] = swarm.algorithm
     return mse
+
+
+def _step(
+    swarm: Swarm,
+    shape: batched.Shape,
+    patterns: int,
+    config: RunConfig,
+    executor: cluster.DaskExecutor | None,
+) -> int:
+    """Agents per chunk: --chunk-agents, else the memory budget's (smaller when distributed)."""
+    memory = shape.chunk_agents(patterns, swarm.dtype.itemsize)
+    if executor is not None:
+        return cluster.distributed_chunk(swarm.agents, memory, config.chunk_agents)
+    return config.chunk_agents or memory
 
 
 def ensemble_outputs(
@@ -227,8 +280,15 @@ def run(
     *,
     test_data: TrainingData | None = None,
     on_round: Callable[[RoundRecord], None] | None = None,
+    executor: cluster.DaskExecutor | None = None,
 ) -> list[RoundRecord]:
-    """Run ``config.rounds`` rounds on ``swarm`` in place; return the round records."""
+    """Run ``config.rounds`` rounds on ``swarm`` in place; return the round records.
+
+    ``executor`` (from :func:`fannctl.swarm.cluster.connect`): train the chunks on
+    a Dask cluster; the data set is scattered once and the result is the same.
+    A round is whole or absent: a cluster that fails mid-round raises before the
+    round changes the swarm's records (``on_round`` may save after each round).
+    """
     template = swarm.template
     check_fits(template, data)
     if test_data is not None:
@@ -241,13 +301,16 @@ def run(
         test_data = scale_data(template, test_data.astype(swarm.dtype))
     shape = batched.Shape.of(template)
     counts = data_counts(swarm, data.num_patterns, config.data_split)
+    if executor is not None:
+        executor.scatter(data.inputs, data.outputs)
     records = []
     for _ in range(config.rounds):
         start = time.perf_counter()
+        stats = cluster.RoundStats()
         if config.strategy == "pso":
-            errors = _pso_round(swarm, shape, data, config)
+            errors = _pso_round(swarm, shape, data, config, executor, stats)
         else:
-            errors = train_round(swarm, shape, data, config)
+            errors = train_round(swarm, shape, data, config, executor, stats)
         if test_data is not None:
             errors, _ = batched.errors(
                 shape,
@@ -281,6 +344,10 @@ def run(
         record.seconds = time.perf_counter() - start
         swarm.round += 1
         swarm.history.append(record.to_dict())
+        if executor is not None:  # the run's figures, not the swarm's history
+            record.workers = stats.workers
+            record.compute_seconds = stats.compute_seconds
+            record.ship_seconds = stats.ship_seconds
         records.append(record)
         if on_round is not None:
             on_round(record)
@@ -288,16 +355,39 @@ def run(
 
 
 def _pso_round(
-    swarm: Swarm, shape: batched.Shape, data: TrainingData, config: RunConfig
+    swarm: Swarm,
+    shape: batched.Shape,
+    data: TrainingData,
+    config: RunConfig,
+    executor: cluster.DaskExecutor | None = None,
+    stats: cluster.RoundStats | None = None,
 ) -> np.ndarray:
-    """``epochs_per_round`` PSO iterations (forward passes only); current errors."""
-    for iteration in range(config.epochs_per_round):
-        errors, _ = batched.errors(
-            shape, swarm.weights, swarm.steepness, data.inputs, data.outputs, config.chunk_agents
+    """``epochs_per_round`` PSO iterations (forward passes only); current errors.
+
+    With an ``executor`` the forward passes run chunk by chunk on its workers;
+    the moves need the whole population and stay here."""
+
+    def current() -> np.ndarray:
+        if executor is None:
+            errors, _ = batched.errors(
+                shape,
+                swarm.weights,
+                swarm.steepness,
+                data.inputs,
+                data.outputs,
+                config.chunk_agents,
+            )
+            return errors
+        step = _step(swarm, shape, data.num_patterns, config, executor)
+        bounds = range(0, swarm.agents, step)
+        return executor.errors(
+            shape,
+            [swarm.weights[lo : lo + step] for lo in bounds],
+            [swarm.steepness[lo : lo + step] for lo in bounds],
+            stats if stats is not None else cluster.RoundStats(),
         )
-        strategies.pso_step(swarm, errors, swarm.round, iteration, config.pso)
+
+    for iteration in range(config.epochs_per_round):
+        strategies.pso_step(swarm, current(), swarm.round, iteration, config.pso)
     swarm.events.add(swarm.round, "pso", np.arange(swarm.agents), value=config.epochs_per_round)
-    errors, _ = batched.errors(
-        shape, swarm.weights, swarm.steepness, data.inputs, data.outputs, config.chunk_agents
-    )
-    return errors
+    return current()

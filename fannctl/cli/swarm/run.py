@@ -58,6 +58,29 @@ def run(
     chunk_agents: Annotated[
         int | None, typer.Option("--chunk-agents", help="Agents per batched computation.")
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Train on the Dask cluster at this tcp:// or tls:// address (TLS settings "
+            "from dask's config). Default: none (in this process).",
+        ),
+    ] = None,
+    scheduler_file: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler-file",
+            help="Train on the Dask cluster this scheduler file names. Default: none.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Train on a local Dask cluster of N worker processes, started for "
+            "this run. Default: none (in this process).",
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON line per round.")] = False,
     quiet: options.Quiet = False,
 ) -> None:
@@ -68,7 +91,7 @@ def run(
     """
     with render.user_errors():
         from fannctl import io, swarm
-        from fannctl.swarm import strategies
+        from fannctl.swarm import cluster, strategies
 
         population = swarm.load_swarm(swarm_path)
         n_out = population.template.num_output
@@ -85,23 +108,47 @@ def run(
             pso=strategies.PsoConfig(pso_inertia, pso_cognitive, pso_social, pso_max_velocity),
             chunk_agents=chunk_agents,
         )
-        progress = _RoundProgress(rounds) if not quiet and render.is_tty() else None
+        with cluster.connect(scheduler, scheduler_file, workers, dashboard=True) as executor:
+            _run(
+                population,
+                data,
+                test_data,
+                config,
+                executor,
+                swarm_path,
+                data_path,
+                json_out,
+                quiet,
+            )
 
-        def on_round(record) -> None:
-            if json_out:
-                render.emit_json(record.to_dict())
-            if progress is not None:
-                progress.advance(round_line(record))
-            elif not quiet:
-                print(round_line(record), file=sys.stderr, flush=True)
 
-        try:
-            swarm.run(population, data, config, test_data=test_data, on_round=on_round)
-        finally:
-            if progress is not None:
-                progress.close()
-        population.provenance.append({"command": render.command_line(), "data": data_path})
-        swarm.save_swarm(population, swarm_path)
+def _run(population, data, test_data, config, executor, swarm_path, data_path, json_out, quiet):
+    """The rounds, rendered; on a cluster the file is saved after every completed round."""
+    from fannctl import swarm
+
+    population.provenance.append({"command": render.command_line(), "data": data_path})
+    if executor is not None and executor.dashboard and not (quiet or json_out):
+        print(f"Dask dashboard: {executor.dashboard}", file=sys.stderr, flush=True)
+    progress = _RoundProgress(config.rounds) if not quiet and render.is_tty() else None
+
+    def on_round(record) -> None:
+        if executor is not None:  # a cluster may go away: keep every completed round
+            swarm.save_swarm(population, swarm_path)
+        if json_out:
+            render.emit_json(record.to_dict())
+        if progress is not None:
+            progress.advance(round_line(record))
+        elif not quiet:
+            print(round_line(record), file=sys.stderr, flush=True)
+
+    try:
+        swarm.run(
+            population, data, config, test_data=test_data, on_round=on_round, executor=executor
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    swarm.save_swarm(population, swarm_path)
 
 
 class _RoundProgress:

@@ -1,0 +1,341 @@
+"""Where a round's chunks of agents compute: in this process or on Dask workers.
+
+:func:`connect` opens a :class:`DaskExecutor` on an existing scheduler (its
+address or its scheduler file) or on a ``LocalCluster`` of worker processes
+started for the run. The executor scatters the scaled data set to every worker
+once; each round it ships only each chunk's arrays (weights, steepness,
+training state, hyperparameters) in a task of a module-level function that
+calls :func:`fannctl.swarm.trainer.train_chunk` (a pure function of its
+arguments), and returns the chunks in chunk order for the coordinator to
+write back. Chunk boundaries never depend on the workers, so a run gives the
+same bits in-process, on one worker or on many.
+
+A task's arguments live in the scheduler's task graph, not on one worker: a
+worker that dies mid-round has its tasks rerun elsewhere. Tasks are keyed per
+round (``pure=False``) so Dask never reuses a previous round's result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from fannctl.errors import FannctlError, ParameterError
+from fannctl.swarm import batched, trainer
+
+# Distributed chunks: enough tasks per round to spread over many workers, each
+# large enough that a task's fixed cost (a few ms of scheduling and pickling)
+# stays small against its compute. Fixed numbers, never the worker count.
+TASKS_PER_ROUND = 64
+MIN_TASK_AGENTS = 8
+RETRIES = 3
+INSTALL_HINT = "pip install 'fannctl[dask]'"
+
+
+class ClusterUnavailable(FannctlError):
+    """Dask is not installed, or the cluster options are invalid (exit 2)."""
+
+
+class ClusterError(FannctlError):
+    """The cluster went away or lost its work: the run stops (exit 1)."""
+
+    exit_code = 1
+
+
+@dataclass
+class TaskResult:
+    """What a task returns: the chunk's updated arrays, its errors and its seconds."""
+
+    weights: np.ndarray
+    prev_steps: np.ndarray | None
+    prev_slopes: np.ndarray | None
+    sarprop_epoch: np.ndarray | None
+    mse: np.ndarray
+    seconds: float
+    worker: str
+
+
+@dataclass
+class RoundStats:
+    """One round's cluster figures: workers used, compute and shipping seconds."""
+
+    workers: int = 0
+    compute_seconds: float = 0.0
+    ship_seconds: float = 0.0
+
+    def add(self, results: list[TaskResult], wall: float) -> None:
+        """Compute: the busiest worker's task seconds; ship: the rest of the wall time."""
+        busy: dict[str, float] = {}
+        for result in results:
+            busy[result.worker] = busy.get(result.worker, 0.0) + result.seconds
+        compute = max(busy.values(), default=0.0)
+        self.workers = max(self.workers, len(busy))
+        self.compute_seconds += compute
+        self.ship_seconds += max(0.0, wall - compute)
+
+
+def distributed_chunk(agents: int, memory_chunk: int, chunk_agents: int | None) -> int:
+    """Agents per task: ``chunk_agents`` when given, else about TASKS_PER_ROUND tasks
+    of at least MIN_TASK_AGENTS agents, within the memory budget's chunk."""
+    if chunk_agents:
+        return chunk_agents
+    return max(1, min(memory_chunk, max(MIN_TASK_AGENTS, math.ceil(agents / TASKS_PER_ROUND))))
+
+
+# -- tasks (module level: pickled by reference, run on the workers) ---------------
+
+
+def _worker_name() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return "local"
+
+
+def train_task(
+    chunk: trainer.Chunk,
+    shape: batched.Shape,
+    inputs: np.ndarray,
+    outputs: np.ndarray,
+    epochs: int,
+    round_index: int,
+    seed: int,
+    split: tuple[str, int, int],
+) -> TaskResult:
+    """Train one shipped chunk; ``split`` = (data split, swarm agents, swarm seed)."""
+    from fannctl.swarm.rounds import split_weights
+
+    start = time.perf_counter()
+    name, total, split_seed = split
+    chunk.pattern_weights = split_weights(
+        split_seed, total, chunk.agents, inputs.shape[0], name, chunk.weights.dtype
+    )
+    mse, _ = trainer.train_chunk(
+        chunk, shape, inputs, outputs, epochs, round_index=round_index, seed=seed
+    )
+    return TaskResult(
+        chunk.weights,
+        chunk.prev_steps,
+        chunk.prev_slopes,
+        chunk.sarprop_epoch,
+        mse,
+        time.perf_counter() - start,
+        _worker_name(),
+    )
+
+
+def errors_task(
+    shape: batched.Shape,
+    weights: np.ndarray,
+    steepness: np.ndarray,
+    inputs: np.ndarray,
+    outputs: np.ndarray,
+) -> TaskResult:
+    """Forward passes of one chunk (PSO): every agent's MSE."""
+    start = time.perf_counter()
+    mse, _ = batched.errors(shape, weights, steepness, inputs, outputs, weights.shape[0])
+    return TaskResult(
+        weights[:0], None, None, None, mse, time.perf_counter() - start, _worker_name()
+    )
+
+
+# -- the executor -------------------------------------------------------------------
+
+
+class DaskExecutor:
+    """Runs chunks of agents as Dask tasks on ``client``'s workers."""
+
+    def __init__(self, client, address: str, dashboard: str | None = None) -> None:
+        self.client = client
+        self.address = address
+        self.dashboard = dashboard
+        self._data: tuple | None = None
+        self._calls = 0
+
+    def scatter(self, inputs: np.ndarray, outputs: np.ndarray) -> None:
+        """Send the (scaled) data set to every worker, once per run."""
+        self._data = tuple(
+            self._guard(lambda: self.client.scatter([inputs, outputs], broadcast=True))
+        )
+
+    def train(
+        self,
+        chunks: list[trainer.Chunk],
+        shape: batched.Shape,
+        epochs: int,
+        round_index: int,
+        seed: int,
+        split: tuple[str, int, int],
+        stats: RoundStats,
+    ) -> list[TaskResult]:
+        """Every chunk trained on the workers; results in chunk order."""
+        inputs, outputs = self._need_data()
+        return self._map(
+            train_task,
+            chunks,
+            [shape] * len(chunks),
+            [inputs] * len(chunks),
+            [outputs] * len(chunks),
+            [epochs] * len(chunks),
+            [round_index] * len(chunks),
+            [seed] * len(chunks),
+            [split] * len(chunks),
+            stats=stats,
+        )
+
+    def errors(
+        self,
+        shape: batched.Shape,
+        weights: list[np.ndarray],
+        steepness: list[np.ndarray],
+        stats: RoundStats,
+    ) -> np.ndarray:
+        """Every agent's MSE on the scattered data, chunk by chunk on the workers."""
+        inputs, outputs = self._need_data()
+        n = len(weights)
+        results = self._map(
+            errors_task,
+            [shape] * n,
+            weights,
+            steepness,
+            [inputs] * n,
+            [outputs] * n,
+            stats=stats,
+        )
+        return np.concatenate([r.mse for r in results])
+
+    def _need_data(self) -> tuple:
+        if self._data is None:
+            raise ValueError("DaskExecutor.scatter must run before the rounds")
+        return self._data
+
+    def _map(self, function, *iterables, stats: RoundStats) -> list[TaskResult]:
+        self._calls += 1
+        start = time.perf_counter()
+
+        def submit() -> list[TaskResult]:
+            futures = self.client.map(
+                function,
+                *iterables,
+                pure=False,
+                retries=RETRIES,
+                key=[
+                    f"fannctl-{function.__name__}-{self._calls}-{i}"
+                    for i in range(len(iterables[0]))
+                ],
+            )
+            try:
+                return self.client.gather(futures)
+            finally:
+                for future in futures:
+                    future.release()
+
+        results = self._guard(submit)
+        stats.add(results, time.perf_counter() - start)
+        return results
+
+    def _guard(self, call):
+        """Run ``call``; the cluster going away becomes one ClusterError."""
+        from distributed import KilledWorker
+        from distributed.comm.core import CommClosedError
+
+        try:
+            return call()
+        except KilledWorker as exc:
+            raise ClusterError(
+                f"Dask scheduler {self.address}: a task lost its workers too often ({exc})"
+            ) from None
+        except (CommClosedError, OSError, TimeoutError) as exc:
+            raise ClusterError(
+                f"Dask scheduler {self.address} went away ({type(exc).__name__}: {exc})"
+            ) from None
+        except Exception as exc:
+            if getattr(self.client, "status", "running") != "running":
+                raise ClusterError(
+                    f"Dask scheduler {self.address} went away ({type(exc).__name__})"
+                ) from None
+            raise
+
+    @property
+    def workers(self) -> int:
+        return len(self.client.scheduler_info().get("workers", {}))
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterUnavailable(
+            f"running a swarm on a Dask cluster needs dask.distributed: {INSTALL_HINT}"
+        ) from None
+    return distributed
+
+
+def _dashboard(client) -> str | None:
+    try:
+        if client.scheduler_info().get("services", {}).get("dashboard"):
+            return str(client.dashboard_link)
+    except Exception:  # a dashboard is a courtesy; its absence is not an error
+        return None
+    return None
+
+
+@contextlib.contextmanager
+def connect(
+    scheduler: str | None = None,
+    scheduler_file: str | None = None,
+    workers: int | None = None,
+    *,
+    dashboard: bool = True,
+    timeout: float = 30.0,
+) -> Iterator[DaskExecutor | None]:
+    """An executor for the chosen cluster, or None (in-process) when none is chosen.
+
+    ``workers``: a LocalCluster of that many single-thread worker processes,
+    started and closed here. ``scheduler``: a ``tcp://`` or ``tls://`` address
+    (TLS settings come from dask's ``distributed.comm.tls`` config).
+    """
+    chosen = [x is not None for x in (scheduler, scheduler_file, workers)]
+    if sum(chosen) > 1:
+        raise ClusterUnavailable("give one of --scheduler, --scheduler-file and --workers")
+    if not any(chosen):
+        yield None
+        return
+    if workers is not None and workers < 1:
+        raise ParameterError("--workers must be at least 1")
+    if scheduler is not None and "://" in scheduler:
+        if scheduler.split("://", 1)[0] not in ("tcp", "tls", "inproc"):
+            raise ParameterError(f"--scheduler {scheduler!r}: use a tcp:// or tls:// address")
+    distributed = _import_distributed()
+    with contextlib.ExitStack() as stack:
+        try:
+            if workers is not None:
+                cluster = stack.enter_context(
+                    distributed.LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=":0",  # a free port; printed only with ``dashboard``
+                    )
+                )
+                client = stack.enter_context(distributed.Client(cluster, timeout=timeout))
+                address = str(cluster.scheduler_address)
+            elif scheduler_file is not None:
+                client = stack.enter_context(
+                    distributed.Client(scheduler_file=scheduler_file, timeout=timeout)
+                )
+                address = str(client.scheduler.address)
+            else:
+                client = stack.enter_context(distributed.Client(scheduler, timeout=timeout))
+                address = str(scheduler)
+        except (OSError, TimeoutError, ValueError) as exc:
+            where = scheduler_file or scheduler or "a local cluster"
+            raise ClusterError(f"cannot reach the Dask scheduler {where}: {exc}") from None
+        yield DaskExecutor(client, address, _dashboard(client) if dashboard else None)
