@@ -109,6 +109,8 @@ def run(
             chunk_agents=chunk_agents,
         )
         with cluster.connect(scheduler, scheduler_file, workers, dashboard=True) as executor:
+            if executor is not None:
+                _quiet_dask_logs()
             _run(
                 population,
                 data,
@@ -149,6 +151,19 @@ def _run(population, data, test_data, config, executor, swarm_path, data_path, j
         if progress is not None:
             progress.close()
     swarm.save_swarm(population, swarm_path)
+
+
+def _quiet_dask_logs() -> None:
+    """Dask logs its reconnect attempts with tracebacks; fannctl says one line instead
+    (FANNCTL_DEBUG keeps them)."""
+    import logging
+    import os
+
+    if os.environ.get("FANNCTL_DEBUG"):
+        return
+    for name in [*logging.root.manager.loggerDict, "distributed"]:
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 class _RoundProgress:
