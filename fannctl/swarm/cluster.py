@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -99,6 +100,19 @@ def _worker_name() -> str:
         return "local"
 
 
+_scratch = threading.local()
+
+
+def _workspace() -> batched.Workspace:
+    """This worker thread's scratch arrays, reused from task to task (fresh arrays of a
+    chunk's size cost as much in page faults as the arithmetic; results do not depend
+    on them)."""
+    work = getattr(_scratch, "work", None)
+    if work is None:
+        work = _scratch.work = batched.Workspace()
+    return work
+
+
 def train_task(
     chunk: trainer.Chunk,
     shape: batched.Shape,
@@ -118,7 +132,7 @@ def train_task(
         split_seed, total, chunk.agents, inputs.shape[0], name, chunk.weights.dtype
     )
     mse, _ = trainer.train_chunk(
-        chunk, shape, inputs, outputs, epochs, round_index=round_index, seed=seed
+        chunk, shape, inputs, outputs, epochs, round_index=round_index, seed=seed, work=_workspace()
     )
     return TaskResult(
         chunk.weights,
@@ -278,6 +292,18 @@ def _import_distributed():
     return distributed
 
 
+def _worker_environment():
+    """Dask's nannies set MALLOC_TRIM_THRESHOLD_, which turns off glibc's adaptive mmap
+    threshold: every large work array is then a fresh mmap, page faults and all, and
+    the trainer runs half as fast (bench/NOTES.md). Our local workers keep one
+    BLAS thread each and glibc's defaults."""
+    import dask
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return dask.config.set({"distributed.nanny.pre-spawn-environ": environ})
+
+
 def _dashboard(client) -> str | None:
     try:
         if client.scheduler_info().get("services", {}).get("dashboard"):
@@ -317,6 +343,7 @@ def connect(
     with contextlib.ExitStack() as stack:
         try:
             if workers is not None:
+                stack.enter_context(_worker_environment())
                 cluster = stack.enter_context(
                     distributed.LocalCluster(
                         n_workers=workers,
