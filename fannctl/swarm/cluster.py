@@ -29,10 +29,11 @@ import numpy as np
 from fannctl.errors import FannctlError, ParameterError
 from fannctl.swarm import batched, trainer
 
-# Distributed chunks: enough tasks per round to spread over many workers, each
+# Distributed chunks: enough tasks per round to balance over many workers, each
 # large enough that a task's fixed cost (a few ms of scheduling and pickling)
-# stays small against its compute. Fixed numbers, never the worker count.
-TASKS_PER_ROUND = 64
+# stays small against its compute; a task trains its chunk in batches of the
+# memory budget's size. Fixed numbers, never the worker count (bench/NOTES.md).
+TASKS_PER_ROUND = 256
 MIN_TASK_AGENTS = 8
 RETRIES = 3
 INSTALL_HINT = "pip install 'fannctl[dask]'"
@@ -80,12 +81,12 @@ class RoundStats:
         self.ship_seconds += max(0.0, wall - compute)
 
 
-def distributed_chunk(agents: int, memory_chunk: int, chunk_agents: int | None) -> int:
+def distributed_chunk(agents: int, chunk_agents: int | None) -> int:
     """Agents per task: ``chunk_agents`` when given, else about TASKS_PER_ROUND tasks
-    of at least MIN_TASK_AGENTS agents, within the memory budget's chunk."""
+    of at least MIN_TASK_AGENTS agents."""
     if chunk_agents:
         return chunk_agents
-    return max(1, min(memory_chunk, max(MIN_TASK_AGENTS, math.ceil(agents / TASKS_PER_ROUND))))
+    return max(MIN_TASK_AGENTS, math.ceil(agents / TASKS_PER_ROUND))
 
 
 # -- tasks (module level: pickled by reference, run on the workers) ---------------
@@ -122,18 +123,31 @@ def train_task(
     round_index: int,
     seed: int,
     split: tuple[str, int, int],
+    batch: int,
 ) -> TaskResult:
-    """Train one shipped chunk; ``split`` = (data split, swarm agents, swarm seed)."""
+    """Train one shipped chunk, ``batch`` agents per batched computation;
+    ``split`` = (data split, swarm agents, swarm seed)."""
     from fannctl.swarm.rounds import split_weights
 
     start = time.perf_counter()
     name, total, split_seed = split
-    chunk.pattern_weights = split_weights(
-        split_seed, total, chunk.agents, inputs.shape[0], name, chunk.weights.dtype
-    )
-    mse, _ = trainer.train_chunk(
-        chunk, shape, inputs, outputs, epochs, round_index=round_index, seed=seed, work=_workspace()
-    )
+    n = chunk.weights.shape[0]
+    mse = np.empty(n)
+    for lo in range(0, n, batch):
+        part = _rows(chunk, slice(lo, lo + batch))
+        part.pattern_weights = split_weights(
+            split_seed, total, part.agents, inputs.shape[0], name, chunk.weights.dtype
+        )
+        mse[lo : lo + batch], _ = trainer.train_chunk(
+            part,
+            shape,
+            inputs,
+            outputs,
+            epochs,
+            round_index=round_index,
+            seed=seed,
+            work=_workspace(),
+        )
     return TaskResult(
         chunk.weights,
         chunk.prev_steps,
@@ -145,16 +159,31 @@ def train_task(
     )
 
 
+def _rows(chunk: trainer.Chunk, rows: slice) -> trainer.Chunk:
+    """Some of a chunk's agents as views (trained in place)."""
+    return trainer.Chunk(
+        chunk.agents[rows],
+        chunk.weights[rows],
+        chunk.steepness[rows],
+        chunk.algorithm[rows],
+        {k: v[rows] for k, v in chunk.hyper.items()},
+        chunk.prev_steps[rows],
+        chunk.prev_slopes[rows],
+        chunk.sarprop_epoch[rows],
+    )
+
+
 def errors_task(
     shape: batched.Shape,
     weights: np.ndarray,
     steepness: np.ndarray,
     inputs: np.ndarray,
     outputs: np.ndarray,
+    batch: int,
 ) -> TaskResult:
-    """Forward passes of one chunk (PSO): every agent's MSE."""
+    """Forward passes of one chunk (PSO), ``batch`` agents at a time: every agent's MSE."""
     start = time.perf_counter()
-    mse, _ = batched.errors(shape, weights, steepness, inputs, outputs, weights.shape[0])
+    mse, _ = batched.errors(shape, weights, steepness, inputs, outputs, batch)
     return TaskResult(
         weights[:0], None, None, None, mse, time.perf_counter() - start, _worker_name()
     )
@@ -187,6 +216,7 @@ class DaskExecutor:
         round_index: int,
         seed: int,
         split: tuple[str, int, int],
+        batch: int,
         stats: RoundStats,
     ) -> list[TaskResult]:
         """Every chunk trained on the workers; results in chunk order."""
@@ -201,6 +231,7 @@ class DaskExecutor:
             [round_index] * len(chunks),
             [seed] * len(chunks),
             [split] * len(chunks),
+            [batch] * len(chunks),
             stats=stats,
         )
 
@@ -209,6 +240,7 @@ class DaskExecutor:
         shape: batched.Shape,
         weights: list[np.ndarray],
         steepness: list[np.ndarray],
+        batch: int,
         stats: RoundStats,
     ) -> np.ndarray:
         """Every agent's MSE on the scattered data, chunk by chunk on the workers."""
@@ -221,6 +253,7 @@ class DaskExecutor:
             steepness,
             [inputs] * n,
             [outputs] * n,
+            [batch] * n,
             stats=stats,
         )
         return np.concatenate([r.mse for r in results])

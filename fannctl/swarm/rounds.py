@@ -213,6 +213,7 @@ def train_round(
             swarm.round,
             swarm.seed,
             (config.data_split, swarm.agents, swarm.seed),
+            _batch(swarm, shape, patterns, config),
             stats if stats is not None else cluster.RoundStats(),
         )
         for chunk, result in zip(shipped, results, strict=True):
@@ -233,11 +234,15 @@ def _step(
     config: RunConfig,
     executor: cluster.DaskExecutor | None,
 ) -> int:
-    """Agents per chunk: --chunk-agents, else the memory budget's (smaller when distributed)."""
-    memory = shape.chunk_agents(patterns, swarm.dtype.itemsize)
+    """Agents per chunk: in-process, the batch; on a cluster, a task's agents."""
     if executor is not None:
-        return cluster.distributed_chunk(swarm.agents, memory, config.chunk_agents)
-    return config.chunk_agents or memory
+        return cluster.distributed_chunk(swarm.agents, config.chunk_agents)
+    return _batch(swarm, shape, patterns, config)
+
+
+def _batch(swarm: Swarm, shape: batched.Shape, patterns: int, config: RunConfig) -> int:
+    """Agents per batched computation: --chunk-agents, else the memory budget's."""
+    return config.chunk_agents or shape.chunk_agents(patterns, swarm.dtype.itemsize)
 
 
 def ensemble_outputs(
@@ -384,6 +389,7 @@ def _pso_round(
             shape,
             [swarm.weights[lo : lo + step] for lo in bounds],
             [swarm.steepness[lo : lo + step] for lo in bounds],
+            _batch(swarm, shape, data.num_patterns, config),
             stats if stats is not None else cluster.RoundStats(),
         )
 

@@ -125,6 +125,31 @@ def test_chunk_size_on_the_cluster_does_not_change_results(clusters):
     assert_same(local, remote, "chunks of 3")
 
 
+def test_a_task_trains_its_chunk_in_batches_with_the_same_bits():
+    """A task larger than the memory budget's batch loops over batches inside."""
+    from fannctl.data import scale_data
+    from fannctl.swarm import batched, trainer
+    from fannctl.swarm.cluster import train_task
+    from fannctl.swarm.rounds import _chunk
+
+    data = io.load_data(XOR)
+    results = []
+    for batch in (3, 40):
+        swarm = xor_swarm()
+        swarm.ensure_state()
+        scaled = scale_data(swarm.template, data.astype(swarm.dtype))
+        shape = batched.Shape.of(swarm.template)
+        chunk = _chunk(swarm, 0, 40, "full", scaled.num_patterns)
+        trainer.clear_state(chunk, np.arange(40))
+        split = ("bootstrap", 40, swarm.seed)
+        args = (shape, scaled.inputs, scaled.outputs, 5, 0, swarm.seed, split, batch)
+        results.append(train_task(chunk, *args))
+    np.testing.assert_array_equal(results[0].weights, results[1].weights)
+    np.testing.assert_array_equal(results[0].prev_steps, results[1].prev_steps)
+    np.testing.assert_array_equal(results[0].mse, results[1].mse)
+    assert not np.array_equal(results[0].weights, xor_swarm().weights)
+
+
 def test_cli_workers_equals_in_process_and_reports_cluster_figures(tmp_path: Path):
     runner = CliRunner()
     paths = [tmp_path / "local.h5", tmp_path / "cluster.h5"]
