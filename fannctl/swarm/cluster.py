@@ -21,6 +21,7 @@ import contextlib
 import math
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -268,16 +269,18 @@ class DaskExecutor:
         start = time.perf_counter()
 
         def submit() -> list[TaskResult]:
-            futures = self.client.map(
-                function,
-                *iterables,
-                pure=False,
-                retries=RETRIES,
-                key=[
-                    f"fannctl-{function.__name__}-{self._calls}-{i}"
-                    for i in range(len(iterables[0]))
-                ],
-            )
+            with warnings.catch_warnings():  # the chunks are the graph: large by design
+                warnings.filterwarnings("ignore", message=".*large graph.*")
+                futures = self.client.map(
+                    function,
+                    *iterables,
+                    pure=False,
+                    retries=RETRIES,
+                    key=[
+                        f"fannctl-{function.__name__}-{self._calls}-{i}"
+                        for i in range(len(iterables[0]))
+                    ],
+                )
             try:
                 return self.client.gather(futures)
             finally:
