@@ -45,6 +45,12 @@ def emit_json(payload: object) -> None:
     sys.stdout.flush()
 
 
+def emit_text(text: str) -> None:
+    """Text (a document such as DOT or SVG) on stdout, flushed."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def _jsonable(value: object) -> object:
     if hasattr(value, "tolist"):
         return value.tolist()

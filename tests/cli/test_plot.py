@@ -173,3 +173,21 @@ def test_plot_of_a_swarm(tmp_path: Path) -> None:
     assert invoke("plot", path, "-o", svg, "-q").exit_code == 0
     texts = "".join(e.text or "" for e in ET.parse(svg).iter() if e.tag.endswith("text"))
     assert "best agent" in texts and "worst agent" in texts and "round" in texts
+
+
+def test_info_dot_is_the_network_as_graphviz(trained: str) -> None:
+    """info --dot prints the network as Graphviz DOT, as fannctl.graphviz draws it."""
+    from fannctl import graphviz, io
+
+    result = invoke("info", trained, "--dot")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == graphviz.network_dot(io.open_network(trained), "xor.h5")
+    assert result.stdout.startswith('digraph "xor.h5" {') and result.stdout.count(" -> ") == 13
+
+
+def test_info_dot_refuses_a_swarm(tmp_path: Path) -> None:
+    path = tmp_path / "s.h5"
+    assert invoke("swarm", "spawn", path, "--layers", "2,3,1", "--agents", "2").exit_code == 0
+    result = invoke("info", path, "--dot")
+    assert result.exit_code == 2
+    assert "a swarm file: export an agent (fannctl swarm export)" in result.stderr
