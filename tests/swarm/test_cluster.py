@@ -179,6 +179,39 @@ def test_cli_workers_equals_in_process_and_reports_cluster_figures(tmp_path: Pat
     assert "workers" not in b.history[-1]  # run figures, not the swarm's history
 
 
+def test_cli_scheduler_and_scheduler_file_reach_an_existing_cluster(clusters, tmp_path: Path):
+    import json
+
+    runner = CliRunner()
+    address = str(clusters[2].scheduler.address)
+    scheduler_file = tmp_path / "sched.json"
+    scheduler_file.write_text(json.dumps({"address": address}))
+    connections = {
+        "local": [],
+        "address": ["--scheduler", address],
+        "file": ["--scheduler-file", str(scheduler_file)],
+    }
+    for name in connections:
+        spawned = runner.invoke(
+            app,
+            [
+                *("swarm", "spawn", str(tmp_path / f"{name}.h5"), "--agents", "20"),
+                *("--seed", "8", "--layers", "2,4,1", "--vary", "algorithm=rprop,sarprop"),
+                "--quiet",
+            ],
+        )
+        assert spawned.exit_code == 0, spawned.output
+    common = ["--strategy", "average", "--data-split", "bootstrap", "--rounds", "2", "--quiet"]
+    for name, option in connections.items():
+        done = runner.invoke(
+            app, ["swarm", "run", str(tmp_path / f"{name}.h5"), XOR, *common, *option]
+        )
+        assert done.exit_code == 0, done.output
+    local = load_swarm(tmp_path / "local.h5")
+    for name in ("address", "file"):
+        assert_same(local, load_swarm(tmp_path / f"{name}.h5"), name)
+
+
 def test_without_dask_workers_exits_2_naming_the_extra(tmp_path: Path, monkeypatch):
     import builtins
 
