@@ -335,7 +335,7 @@ def _network_format(path: PathLike) -> str:
 
 
 def _train_locked(request, target, command, every, on_report, should_stop) -> TrainOutcome:
-    from fannctl import checkpoint, devices, provenance
+    from fannctl import checkpoint, devices, metrics, provenance
     from fannctl import data as data_mod
     from fannctl import train as train_mod
     from fannctl.params import ALGORITHMS
@@ -386,6 +386,7 @@ def _train_locked(request, target, command, every, on_report, should_stop) -> Tr
     )
     if every:
         saver(config.start_epoch, [])  # the run's start: --resume works from here on
+    metrics.warn_targets_outside_range(net, data)  # the guard rail, after every check
     result = train_mod.train(
         net,
         data,

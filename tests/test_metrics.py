@@ -249,3 +249,15 @@ def test_softmax_outputs_classify_one_hot_targets() -> None:
     assert result.task == "classify" and result.classes is not None
     predicted = outputs.argmax(axis=1)
     assert result.classes.correct == int(np.sum(predicted == data.outputs.argmax(axis=1)))
+
+
+def test_training_job_issues_the_guard_rail(tmp_path: Path) -> None:
+    """jobs.train_file (what `fannctl train` calls) warns once before it trains."""
+    from fannctl import jobs
+
+    path = tmp_path / "x.h5"
+    io.save_network(build([2, 3, 1], seed=1), path)
+    request = jobs.TrainRequest(path, XOR, max_epochs=5, report_every=0)
+    with pytest.warns(metrics.TargetRangeWarning, match="xor.data: 2 of 4") as caught:
+        jobs.train_file(request)
+    assert len([w for w in caught if w.category is metrics.TargetRangeWarning]) == 1

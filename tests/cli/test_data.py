@@ -201,3 +201,21 @@ def test_library_warnings_become_one_stderr_line(capsys: pytest.CaptureFixture) 
         warnings.warn("not ours", UserWarning, stacklevel=1)
     assert capsys.readouterr().err == "fannctl: warning: xor.data: 2 of 4 targets lie outside\n"
     assert [w.category for w in caught] == [UserWarning]
+
+
+def test_train_warns_once_when_targets_are_out_of_reach(tmp_path: Path) -> None:
+    """The old --help example's trap (sigmoid_stepwise, 0..1, against XOR's -1 targets)
+    is named once on stderr before training; reachable targets give no warning."""
+    stepwise, symmetric = tmp_path / "step.h5", tmp_path / "sym.h5"
+    assert invoke("create", stepwise, "--layers", "2,3,1", "--seed", "1", "-q").exit_code == 0
+    args = ("--layers", "2,3,1", "--output-activation", "sigmoid_symmetric", "-q")
+    assert invoke("create", symmetric, *args).exit_code == 0
+    result = invoke("train", stepwise, XOR, "--max-epochs", "20", "--report-every", "10")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("fannctl: warning: ") and "xor.data: 2 of 4 targets" in lines[0]
+    assert "sigmoid_stepwise: 0..1" in lines[0]
+    assert result.stderr.index("warning") < result.stderr.index("Epochs")  # before training
+    quiet = invoke("train", symmetric, XOR, "--max-epochs", "20", "-q")
+    assert quiet.exit_code == 0 and "warning" not in quiet.stderr
