@@ -59,13 +59,6 @@ def _jsonable(value: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def format_number(value: float, dtype) -> str:
-    """The shortest text that reads back to the same value in ``dtype``."""
-    import numpy as np
-
-    return str(np.dtype(dtype).type(value)) if np.dtype(dtype) != np.float64 else repr(float(value))
-
-
 @contextmanager
 def user_errors():
     """Turn a FannctlError into one line on stderr and its exit code, no traceback."""
@@ -275,13 +268,6 @@ def write_rows(rows, output: str | None, fmt: str, dtype, width: int) -> int:
 
     atomic_write(output, fill)
     return count
-
-
-def print_rows(values, fmt: str) -> None:
-    """Outputs, one pattern a line, each number written to read back exactly."""
-    sys.stdout.flush()
-    sys.stdout.buffer.write(format_rows(values, fmt))
-    sys.stdout.flush()
 
 
 def print_summary(summary: dict) -> None:
