@@ -74,6 +74,8 @@ def set_scaling_params(
     cin = _column_params(data.inputs, *inputs) if inputs else ident_in
     cout = _column_params(data.outputs, *outputs) if outputs else ident_out
     net.scaling = Scaling(*cin, *cout)
+    if inputs and data.num_patterns:
+        net.scaling.input_range = np.stack([data.inputs.min(axis=0), data.inputs.max(axis=0)])
 
 
 def scale_inputs(net: Network, x: np.ndarray) -> np.ndarray:

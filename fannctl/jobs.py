@@ -386,7 +386,8 @@ def _train_locked(request, target, command, every, on_report, should_stop) -> Tr
     )
     if every:
         saver(config.start_epoch, [])  # the run's start: --resume works from here on
-    metrics.warn_targets_outside_range(net, data)  # the guard rail, after every check
+    metrics.warn_targets_outside_range(net, data)  # the guard rails, after every check
+    metrics.warn_inputs_outside_range(net, data)
     result = train_mod.train(
         net,
         data,

@@ -104,6 +104,38 @@ class TargetRangeWarning(UserWarning):
     """Desired outputs lie outside what the network's output functions can produce."""
 
 
+def inputs_outside_range(net: Network, data: TrainingData) -> str | None:
+    """A one-line warning when inputs lie far outside the range the network's input
+    scaling was computed on (stored as ``scaling.input_range`` when ``--scale-inputs``
+    set it): beyond either end by more than that range's own width. None otherwise,
+    and for networks without a stored range."""
+    scaling = net.scaling
+    if scaling is None or scaling.input_range is None or data.num_patterns == 0:
+        return None
+    low, high = scaling.input_range
+    width = np.where(high > low, high - low, np.maximum(np.abs(high), 1.0))
+    seen_low, seen_high = data.inputs.min(axis=0), data.inputs.max(axis=0)
+    far = np.flatnonzero((seen_low < low - width) | (seen_high > high + width))
+    if far.size == 0:
+        return None
+    first = int(far[0])
+    more = f" (and {far.size - 1} more)" if far.size > 1 else ""
+    return (
+        f"{data.source or 'the data'}: input {first + 1}{more} spans "
+        f"{_range_text(float(seen_low[first]), float(seen_high[first]))}, far outside the "
+        f"{_range_text(float(low[first]), float(high[first]))} the network was scaled for; "
+        "its outputs there are extrapolation (rescale with --scale-inputs on data like this)"
+    )
+
+
+def warn_inputs_outside_range(net: Network, data: TrainingData) -> str | None:
+    """Issue :func:`inputs_outside_range`'s message (if any) through ``warnings``."""
+    message = inputs_outside_range(net, data)
+    if message is not None:
+        warnings.warn(message, TargetRangeWarning, stacklevel=2)
+    return message
+
+
 def warn_targets_outside_range(net: Network, data: TrainingData) -> str | None:
     """Issue :func:`targets_outside_range`'s message (if any) through ``warnings``, once.
 

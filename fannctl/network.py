@@ -49,6 +49,9 @@ class Scaling:
     deviation_out: np.ndarray
     new_min_out: np.ndarray
     factor_out: np.ndarray
+    # fannctl's own: each input column's (min, max) in the data the scaling was
+    # computed from, shape (2, inputs); FANN keeps no such thing (not in a .net)
+    input_range: np.ndarray | None = None
 
     FIELDS = (
         "mean_in",

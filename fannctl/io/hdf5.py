@@ -148,6 +148,8 @@ def _write_params(group: Any, params: TrainingParams) -> None:
 def _write_scaling(group: Any, scaling: Scaling) -> None:
     for name in Scaling.FIELDS:
         group.create_dataset(name, data=np.asarray(getattr(scaling, name), dtype=np.float64))
+    if scaling.input_range is not None:  # optional: the range the inputs were scaled on
+        group.create_dataset("input_range", data=np.asarray(scaling.input_range, np.float64))
 
 
 def _write_state(group: Any, state: TrainState) -> None:
@@ -395,7 +397,12 @@ def _read_params(group: Any) -> TrainingParams:
 
 
 def _read_scaling(group: Any) -> Scaling:
-    return Scaling(*(np.asarray(group[key][()], dtype=np.float64) for key in Scaling.FIELDS))
+    scaling = Scaling(*(np.asarray(group[key][()], dtype=np.float64) for key in Scaling.FIELDS))
+    if "input_range" in group:
+        found = np.asarray(group["input_range"][()], dtype=np.float64)
+        if found.shape == (2, scaling.mean_in.size):
+            scaling.input_range = found
+    return scaling
 
 
 def _read_state(group: Any, name: str) -> TrainState:
