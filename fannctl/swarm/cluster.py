@@ -340,6 +340,25 @@ def _worker_environment():
     return dask.config.set({"distributed.nanny.pre-spawn-environ": environ})
 
 
+def _address_in(scheduler_file: str) -> str:
+    """The scheduler address a ``dask scheduler --scheduler-file`` wrote (Dask's own
+    reader waits forever for a file that is not there)."""
+    import json
+
+    try:
+        with open(scheduler_file, encoding="utf-8") as f:
+            address = json.load(f).get("address")
+    except OSError as exc:
+        raise ParameterError(
+            f"{scheduler_file}: cannot read the scheduler file: {exc.strerror}"
+        ) from None
+    except (ValueError, AttributeError):
+        raise ParameterError(f"{scheduler_file}: not a Dask scheduler file (JSON)") from None
+    if not isinstance(address, str) or not address:
+        raise ParameterError(f"{scheduler_file}: no scheduler address in this file")
+    return address
+
+
 def _dashboard(client) -> str | None:
     try:
         if client.scheduler_info().get("services", {}).get("dashboard"):
@@ -391,10 +410,8 @@ def connect(
                 client = stack.enter_context(distributed.Client(cluster, timeout=timeout))
                 address = str(cluster.scheduler_address)
             elif scheduler_file is not None:
-                client = stack.enter_context(
-                    distributed.Client(scheduler_file=scheduler_file, timeout=timeout)
-                )
-                address = str(client.scheduler.address)
+                address = _address_in(scheduler_file)
+                client = stack.enter_context(distributed.Client(address, timeout=timeout))
             else:
                 client = stack.enter_context(distributed.Client(scheduler, timeout=timeout))
                 address = str(scheduler)

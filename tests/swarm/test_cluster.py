@@ -308,3 +308,23 @@ def test_a_worker_killed_mid_round_costs_only_time(clusters):
     assert killed, "no worker was found running a chunk"
     assert killed[0] not in client.run(os.getpid).values()
     assert_same(local, remote, "a worker killed mid-round")
+
+
+def test_a_missing_or_bad_scheduler_file_is_one_line_and_exit_2(tmp_path: Path):
+    """Dask's own reader would wait forever for a scheduler file that is not there."""
+    runner = CliRunner()
+    path = tmp_path / "s.h5"
+    spawned = runner.invoke(
+        app, ["swarm", "spawn", str(path), "--agents", "4", "--layers", "2,2,1"]
+    )
+    assert spawned.exit_code == 0
+    before = path.read_bytes()
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1]")
+    for scheduler_file, says in ((tmp_path / "none.json", "cannot read"), (bad, "not a Dask")):
+        result = runner.invoke(
+            app, ["swarm", "run", str(path), XOR, "--scheduler-file", str(scheduler_file)]
+        )
+        assert result.exit_code == 2, result.output
+        assert str(scheduler_file) in result.stderr and says in result.stderr
+        assert path.read_bytes() == before
