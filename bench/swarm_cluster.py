@@ -44,7 +44,14 @@ def main() -> None:
     local = swarm()
     start = time.perf_counter()
     records = run(local, data, config())
-    print(json.dumps({"mode": "in-process, 1 thread", "round_seconds": records[-1].seconds}))
+    print(
+        json.dumps(
+            {
+                "mode": f"in-process, {os.environ['OMP_NUM_THREADS']} thread(s)",
+                "round_seconds": records[-1].seconds,
+            }
+        )
+    )
     with connect(workers=args.workers, dashboard=False) as executor:
         for chunk in [None, *(int(c) for c in args.chunks.split(","))]:
             remote = swarm()
