@@ -450,7 +450,8 @@ COMMAND_HELP: dict[tuple[str, str], tuple[str, str]] = {
     ("swarm run", "--chunk-agents"): (
         "N",
         "Agents per batched computation. Default: as many as keep the work arrays within "
-        "16 MiB (in cache).",
+        "16 MiB (in cache). On a Dask cluster also the agents per task (default: about "
+        "1/256 of the swarm, at least 8).",
     ),
     ("cascade", "--test"): (
         "FILE",
