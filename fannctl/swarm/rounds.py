@@ -286,6 +286,7 @@ def run(
     test_data: TrainingData | None = None,
     on_round: Callable[[RoundRecord], None] | None = None,
     executor: cluster.DaskExecutor | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[RoundRecord]:
     """Run ``config.rounds`` rounds on ``swarm`` in place; return the round records.
 
@@ -356,6 +357,8 @@ def run(
         records.append(record)
         if on_round is not None:
             on_round(record)
+        if should_stop is not None and should_stop():  # a signal: end after this round
+            break
     return records
 
 

@@ -81,6 +81,22 @@ def run(
             "this run. Default: none (in this process).",
         ),
     ] = None,
+    checkpoint_every: Annotated[
+        int,
+        typer.Option(
+            "--checkpoint-every",
+            help="Save the swarm file after every N completed rounds. Default: 0 (at the "
+            "end, and after every round on a cluster).",
+        ),
+    ] = 0,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue a run that a signal interrupted: the rounds it completed count "
+            "toward its --rounds. Default: off.",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON line per round.")] = False,
     quiet: options.Quiet = False,
 ) -> None:
@@ -90,43 +106,98 @@ def run(
     --strategy evolve --rounds 20 --epochs-per-round 5
     """
     with render.user_errors():
-        from fannctl import io, swarm
+        from fannctl import checkpoint, io, lock, swarm
+        from fannctl.errors import ParameterError
         from fannctl.swarm import cluster, strategies
 
-        population = swarm.load_swarm(swarm_path)
-        n_out = population.template.num_output
-        data = io.load_data(data_path, num_outputs=n_out)
-        test_data = io.load_data(test, num_outputs=n_out) if test else None
-        factors = options.parse_pair(perturb_factors, "--perturb-factors")
-        config = swarm.RunConfig(
-            strategy=strategy,
-            rounds=rounds,
-            epochs_per_round=epochs_per_round,
-            data_split=data_split,
-            algorithm=algorithm,
-            evolve=strategies.EvolveConfig(evolve_quantile, factors, resample_probability),
-            pso=strategies.PsoConfig(pso_inertia, pso_cognitive, pso_social, pso_max_velocity),
-            chunk_agents=chunk_agents,
-        )
-        with cluster.connect(scheduler, scheduler_file, workers, dashboard=True) as executor:
-            if executor is not None:
-                _quiet_dask_logs()
-            _run(
-                population,
-                data,
-                test_data,
-                config,
-                executor,
-                swarm_path,
-                data_path,
-                json_out,
-                quiet,
+        if checkpoint_every < 0:
+            raise ParameterError(f"--checkpoint-every must be at least 0, got {checkpoint_every}")
+        with lock.writer_lock(swarm_path, render.command_line()):
+            population = swarm.load_swarm(swarm_path)
+            target = rounds
+            if resume:
+                pending = _interrupted(population)
+                if pending is None:
+                    raise ParameterError(f"{swarm_path}: no interrupted swarm run to resume")
+                target, done_before = pending["rounds"], pending["done"]
+                rounds = target - done_before
+            else:
+                done_before = 0
+            n_out = population.template.num_output
+            data = io.load_data(data_path, num_outputs=n_out)
+            test_data = io.load_data(test, num_outputs=n_out) if test else None
+            factors = options.parse_pair(perturb_factors, "--perturb-factors")
+            config = swarm.RunConfig(
+                strategy=strategy,
+                rounds=rounds,
+                epochs_per_round=epochs_per_round,
+                data_split=data_split,
+                algorithm=algorithm,
+                evolve=strategies.EvolveConfig(evolve_quantile, factors, resample_probability),
+                pso=strategies.PsoConfig(pso_inertia, pso_cognitive, pso_social, pso_max_velocity),
+                chunk_agents=chunk_agents,
             )
+            with checkpoint.stop_on_signals() as stop:
+                with cluster.connect(
+                    scheduler, scheduler_file, workers, dashboard=True
+                ) as executor:
+                    if executor is not None:
+                        _quiet_dask_logs()
+                    done = _run(
+                        population,
+                        data,
+                        test_data,
+                        config,
+                        executor,
+                        swarm_path,
+                        data_path,
+                        json_out,
+                        quiet,
+                        stop=stop,
+                        every=checkpoint_every,
+                    )
+                if stop():
+                    # a consistent file as of the last completed round, and how to go on
+                    population.provenance[-1]["interrupted"] = {
+                        "rounds": target,
+                        "done": done_before + done,
+                        "signal": stop.signal_name,
+                    }
+                    swarm.save_swarm(population, swarm_path)
+                    render.say(
+                        f"fannctl: {stop.signal_name}: stopped after round {population.round}; "
+                        f"{swarm_path} holds every completed round; resume with: "
+                        f"{checkpoint.resume_hint(render.command_line())}"
+                    )
+                    raise typer.Exit(stop.exit_code)
 
 
-def _run(population, data, test_data, config, executor, swarm_path, data_path, json_out, quiet):
-    """The rounds, rendered; on a cluster the file is saved after every completed round."""
+def _interrupted(population) -> dict | None:
+    """The interruption record of the swarm's last run, if a signal ended it."""
+    last = population.provenance[-1] if population.provenance else {}
+    found = last.get("interrupted") if isinstance(last, dict) else None
+    return found if isinstance(found, dict) and {"rounds", "done"} <= set(found) else None
+
+
+def _run(
+    population,
+    data,
+    test_data,
+    config,
+    executor,
+    swarm_path,
+    data_path,
+    json_out,
+    quiet,
+    *,
+    stop=None,
+    every: int = 0,
+) -> int:
+    """The rounds, rendered; the file is saved after every ``every`` completed rounds
+    (every round on a cluster) and at the end. Returns the rounds completed."""
     from fannctl import swarm
+
+    completed = 0
 
     population.provenance.append({"command": render.command_line(), "data": data_path})
     if executor is not None and executor.dashboard and not (quiet or json_out):
@@ -134,7 +205,10 @@ def _run(population, data, test_data, config, executor, swarm_path, data_path, j
     progress = _RoundProgress(config.rounds) if not quiet and render.is_tty() else None
 
     def on_round(record) -> None:
-        if executor is not None:  # a cluster may go away: keep every completed round
+        nonlocal completed
+        completed += 1
+        # a cluster may go away: keep every completed round; else every N if asked
+        if executor is not None or (every and completed % every == 0):
             swarm.save_swarm(population, swarm_path)
         if json_out:
             render.emit_json(record.to_dict())
@@ -145,12 +219,19 @@ def _run(population, data, test_data, config, executor, swarm_path, data_path, j
 
     try:
         swarm.run(
-            population, data, config, test_data=test_data, on_round=on_round, executor=executor
+            population,
+            data,
+            config,
+            test_data=test_data,
+            on_round=on_round,
+            executor=executor,
+            should_stop=stop,
         )
     finally:
         if progress is not None:
             progress.close()
     swarm.save_swarm(population, swarm_path)
+    return completed
 
 
 def _quiet_dask_logs() -> None:
