@@ -137,25 +137,30 @@ def run(
                 pso=strategies.PsoConfig(pso_inertia, pso_cognitive, pso_social, pso_max_velocity),
                 chunk_agents=chunk_agents,
             )
+            start_round = population.round
             with checkpoint.stop_on_signals() as stop:
                 with cluster.connect(
                     scheduler, scheduler_file, workers, dashboard=True
                 ) as executor:
                     if executor is not None:
                         _quiet_dask_logs()
-                    done = _run(
-                        population,
-                        data,
-                        test_data,
-                        config,
-                        executor,
-                        swarm_path,
-                        data_path,
-                        json_out,
-                        quiet,
-                        stop=stop,
-                        every=checkpoint_every,
-                    )
+                    try:
+                        done = _run(
+                            population,
+                            data,
+                            test_data,
+                            config,
+                            executor,
+                            swarm_path,
+                            data_path,
+                            json_out,
+                            quiet,
+                            stop=stop,
+                            every=checkpoint_every,
+                        )
+                    except cluster.ClusterError:
+                        _record_cluster_loss(swarm_path, start_round, target, done_before)
+                        raise
                 if stop():
                     # a consistent file as of the last completed round, and how to go on
                     population.provenance[-1]["interrupted"] = {
@@ -170,6 +175,23 @@ def run(
                         f"{checkpoint.resume_hint(render.command_line())}"
                     )
                     raise typer.Exit(stop.exit_code)
+
+
+def _record_cluster_loss(swarm_path: str, start_round: int, target: int, before: int) -> None:
+    """The cluster went away mid-round: the file holds every completed round (saved
+    after each on a cluster; the swarm in memory may be half-way through one), so
+    mark in the file's own record how far this run got, for --resume."""
+    from fannctl import swarm
+
+    saved = swarm.load_swarm(swarm_path)
+    if saved.round == start_round:
+        return  # no round completed: the same command starts the run again
+    saved.provenance[-1]["interrupted"] = {
+        "rounds": target,
+        "done": before + saved.round - start_round,
+        "reason": "cluster",
+    }
+    swarm.save_swarm(saved, swarm_path)
 
 
 def _interrupted(population) -> dict | None:
