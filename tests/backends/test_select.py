@@ -163,7 +163,7 @@ def test_auto_measures_and_picks_the_faster_device():
     ).astype("float32")
     config = TrainConfig(max_epochs=30000, desired_error=-1.0, report_every=0)
     result = train(net, xor, config, backend=backend)
-    # which one is faster is a timing (bench/opencl_speed.py measures it); the
+    # which one is faster is a timing (fannctl bench --device cl measures it); the
     # choice must follow the measurements either way
     measured = backend.measurements
     faster_on_device = measured["device_epoch_seconds"] < measured["numpy_epoch_seconds"]
