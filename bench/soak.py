@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _status_kib(key: str) -> int:
+def status_kib(key: str) -> int:
     with open("/proc/self/status") as handle:
         for line in handle:
             if line.startswith(key + ":"):
@@ -59,7 +59,7 @@ def main() -> None:
     samples: list[tuple[int, int]] = []
 
     def on_report(report: train_mod.Report) -> None:
-        samples.append((report.epoch, _status_kib("VmRSS")))
+        samples.append((report.epoch, status_kib("VmRSS")))
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "soak.h5"
@@ -85,7 +85,7 @@ def main() -> None:
         "checkpoints": saver.saved,
         "rss_kib_at_10pct": tenth,
         "rss_kib_end": end,
-        "peak_rss_kib": _status_kib("VmHWM"),
+        "peak_rss_kib": status_kib("VmHWM"),
         "growth_kib_per_million_epochs": round(growth, 1),
         "samples": samples,
     }

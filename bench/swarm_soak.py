@@ -25,14 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _status_kib(key: str) -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1000)
@@ -41,6 +33,8 @@ def main() -> None:
     parser.add_argument("--save-every", type=int, default=10)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+
+    from soak import status_kib  # this folder's long-run soak: the same RSS reading
 
     from fannctl import io
     from fannctl.swarm import load_swarm, save_swarm
@@ -67,7 +61,7 @@ def main() -> None:
             run(swarm, data, RunConfig(strategy=args.strategy, rounds=rounds, epochs_per_round=5))
             save_swarm(swarm, path)
             swarm = load_swarm(path)  # as a later `swarm run` would
-            samples.append((done + rounds, _status_kib("VmRSS")))
+            samples.append((done + rounds, status_kib("VmRSS")))
         size = path.stat().st_size
     seconds = time.perf_counter() - started
     tenth = samples[max(0, len(samples) // 10 - 1)]
@@ -79,7 +73,7 @@ def main() -> None:
         "seconds": round(seconds, 1),
         "rss_kib_at_10pct": tenth[1],
         "rss_kib_end": samples[-1][1],
-        "peak_rss_kib": _status_kib("VmHWM"),
+        "peak_rss_kib": status_kib("VmHWM"),
         "growth_kib_per_100_rounds": round(growth, 1),
         "file_bytes_end": size,
         "events": int(sum(len(block) for block in swarm.events.round)),

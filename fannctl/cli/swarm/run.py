@@ -145,7 +145,7 @@ def run(
                     if executor is not None:
                         _quiet_dask_logs()
                     try:
-                        done = _run(
+                        _run(
                             population,
                             data,
                             test_data,
@@ -163,11 +163,9 @@ def run(
                         raise
                 if stop():
                     # a consistent file as of the last completed round, and how to go on
-                    population.provenance[-1]["interrupted"] = {
-                        "rounds": target,
-                        "done": done_before + done,
-                        "signal": stop.signal_name,
-                    }
+                    _mark_interrupted(
+                        population, start_round, target, done_before, signal=stop.signal_name
+                    )
                     swarm.save_swarm(population, swarm_path)
                     render.say(
                         f"fannctl: {stop.signal_name}: stopped after round {population.round}; "
@@ -186,12 +184,15 @@ def _record_cluster_loss(swarm_path: str, start_round: int, target: int, before:
     saved = swarm.load_swarm(swarm_path)
     if saved.round == start_round:
         return  # no round completed: the same command starts the run again
-    saved.provenance[-1]["interrupted"] = {
-        "rounds": target,
-        "done": before + saved.round - start_round,
-        "reason": "cluster",
-    }
+    _mark_interrupted(saved, start_round, target, before, reason="cluster")
     swarm.save_swarm(saved, swarm_path)
+
+
+def _mark_interrupted(population, start_round: int, target: int, before: int, **why) -> None:
+    """Record in the last run's provenance how far it got toward ``target`` rounds
+    (``before`` of them done by the runs it resumed), for --resume."""
+    done = before + population.round - start_round
+    population.provenance[-1]["interrupted"] = {"rounds": target, "done": done, **why}
 
 
 def _interrupted(population) -> dict | None:
@@ -214,9 +215,9 @@ def _run(
     *,
     stop=None,
     every: int = 0,
-) -> int:
+) -> None:
     """The rounds, rendered; the file is saved after every ``every`` completed rounds
-    (every round on a cluster) and at the end. Returns the rounds completed."""
+    (every round on a cluster) and at the end."""
     from fannctl import swarm
 
     completed = 0
@@ -253,7 +254,6 @@ def _run(
         if progress is not None:
             progress.close()
     swarm.save_swarm(population, swarm_path)
-    return completed
 
 
 def _quiet_dask_logs() -> None:
