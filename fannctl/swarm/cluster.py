@@ -200,13 +200,19 @@ class DaskExecutor:
         self.client = client
         self.address = address
         self.dashboard = dashboard
+        self._arrays: tuple | None = None
         self._data: tuple | None = None
         self._calls = 0
 
     def scatter(self, inputs: np.ndarray, outputs: np.ndarray) -> None:
-        """Send the (scaled) data set to every worker, once per run."""
+        """Send the (scaled) data set to every worker, once per run.
+
+        Keys are fresh for each scatter (``hash=False``): a content-hashed key would
+        be shared with an earlier run's data on the same cluster, which the scheduler
+        may be forgetting at that very moment ("Key lost during replication")."""
+        self._arrays = (inputs, outputs)
         self._data = tuple(
-            self._guard(lambda: self.client.scatter([inputs, outputs], broadcast=True))
+            self._guard(lambda: self.client.scatter([inputs, outputs], broadcast=True, hash=False))
         )
 
     def train(
@@ -221,18 +227,20 @@ class DaskExecutor:
         stats: RoundStats,
     ) -> list[TaskResult]:
         """Every chunk trained on the workers; results in chunk order."""
-        inputs, outputs = self._need_data()
+        n = len(chunks)
         return self._map(
             train_task,
-            chunks,
-            [shape] * len(chunks),
-            [inputs] * len(chunks),
-            [outputs] * len(chunks),
-            [epochs] * len(chunks),
-            [round_index] * len(chunks),
-            [seed] * len(chunks),
-            [split] * len(chunks),
-            [batch] * len(chunks),
+            lambda inputs, outputs: (
+                chunks,
+                [shape] * n,
+                [inputs] * n,
+                [outputs] * n,
+                [epochs] * n,
+                [round_index] * n,
+                [seed] * n,
+                [split] * n,
+                [batch] * n,
+            ),
             stats=stats,
         )
 
@@ -245,16 +253,17 @@ class DaskExecutor:
         stats: RoundStats,
     ) -> np.ndarray:
         """Every agent's MSE on the scattered data, chunk by chunk on the workers."""
-        inputs, outputs = self._need_data()
         n = len(weights)
         results = self._map(
             errors_task,
-            [shape] * n,
-            weights,
-            steepness,
-            [inputs] * n,
-            [outputs] * n,
-            [batch] * n,
+            lambda inputs, outputs: (
+                [shape] * n,
+                weights,
+                steepness,
+                [inputs] * n,
+                [outputs] * n,
+                [batch] * n,
+            ),
             stats=stats,
         )
         return np.concatenate([r.mse for r in results])
@@ -264,32 +273,41 @@ class DaskExecutor:
             raise ValueError("DaskExecutor.scatter must run before the rounds")
         return self._data
 
-    def _map(self, function, *iterables, stats: RoundStats) -> list[TaskResult]:
-        self._calls += 1
+    def _map(self, function, arguments, stats: RoundStats) -> list[TaskResult]:
+        """``function`` over the lists ``arguments(inputs, outputs)`` builds from the
+        scattered data. Scattered data cannot be recomputed: if the cluster lost every
+        copy (all holders died), the tasks are cancelled for lost dependencies, and the
+        data is scattered again and the round's tasks resubmitted, once."""
+        from distributed.client import FutureCancelledError
+
         start = time.perf_counter()
-
-        def submit() -> list[TaskResult]:
-            with warnings.catch_warnings():  # the chunks are the graph: large by design
-                warnings.filterwarnings("ignore", message=".*large graph.*")
-                futures = self.client.map(
-                    function,
-                    *iterables,
-                    pure=False,
-                    retries=RETRIES,
-                    key=[
-                        f"fannctl-{function.__name__}-{self._calls}-{i}"
-                        for i in range(len(iterables[0]))
-                    ],
-                )
-            try:
-                return self.client.gather(futures)
-            finally:
-                for future in futures:
-                    future.release()
-
-        results = self._guard(submit)
+        try:
+            results = self._guard(lambda: self._submit(function, arguments(*self._need_data())))
+        except FutureCancelledError:
+            self.scatter(*self._arrays)
+            results = self._guard(lambda: self._submit(function, arguments(*self._need_data())))
         stats.add(results, time.perf_counter() - start)
         return results
+
+    def _submit(self, function, iterables) -> list[TaskResult]:
+        self._calls += 1
+        with warnings.catch_warnings():  # the chunks are the graph: large by design
+            warnings.filterwarnings("ignore", message=".*large graph.*")
+            futures = self.client.map(
+                function,
+                *iterables,
+                pure=False,
+                retries=RETRIES,
+                key=[
+                    f"fannctl-{function.__name__}-{self._calls}-{i}"
+                    for i in range(len(iterables[0]))
+                ],
+            )
+        try:
+            return self.client.gather(futures)
+        finally:
+            for future in futures:
+                future.release()
 
     def _guard(self, call):
         """Run ``call``; the cluster going away becomes one ClusterError."""

@@ -125,6 +125,42 @@ def test_chunk_size_on_the_cluster_does_not_change_results(clusters):
     assert_same(local, remote, "chunks of 3")
 
 
+def test_each_scatter_has_fresh_keys(clusters):
+    """A content-hashed key is shared with an earlier run's data on the same cluster,
+    which the scheduler may be forgetting at that moment: its tasks are then cancelled
+    for lost dependencies (a CI run failed so)."""
+    executor = _executor(clusters[2])
+    data = io.load_data(XOR)
+    executor.scatter(data.inputs, data.outputs)
+    first = [future.key for future in executor._data]
+    executor.scatter(data.inputs, data.outputs)
+    assert not set(first) & {future.key for future in executor._data}
+
+
+def test_data_lost_on_the_cluster_is_scattered_again(clusters):
+    """Scattered data cannot be recomputed: when every copy is gone, the round's tasks
+    are cancelled; the executor scatters again and the run ends as in-process."""
+    data = io.load_data(XOR)
+    config = RunConfig(strategy="evolve", rounds=2, epochs_per_round=4)
+    local = xor_swarm()
+    run(local, data, config)
+    executor = _executor(clusters[2])
+    scatter = executor.scatter
+    scatters: list[int] = []
+
+    def scatter_then_lose(inputs, outputs):
+        scatter(inputs, outputs)
+        if not scatters:
+            clusters[2].cancel(list(executor._data))  # the cluster forgets the data
+        scatters.append(1)
+
+    executor.scatter = scatter_then_lose
+    remote = xor_swarm()
+    run(remote, data, config, executor=executor)
+    assert len(scatters) == 2
+    assert_same(local, remote, "data scattered again")
+
+
 def test_a_task_trains_its_chunk_in_batches_with_the_same_bits():
     """A task larger than the memory budget's batch loops over batches inside."""
     from fannctl.data import scale_data
