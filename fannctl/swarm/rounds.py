@@ -40,6 +40,7 @@ class RunConfig:
     evolve: strategies.EvolveConfig = field(default_factory=strategies.EvolveConfig)
     pso: strategies.PsoConfig = field(default_factory=strategies.PsoConfig)
     chunk_agents: int | None = None
+    device: str | None = None  # in-process chunks: numpy (None) or an OpenCL device
 
 
 @dataclass
@@ -185,6 +186,9 @@ def train_round(
     mse = np.empty(swarm.agents)
     work = batched.Workspace()
     shipped = []
+    from fannctl.swarm.device import chunk_trainer
+
+    train_chunk = chunk_trainer(config.device, swarm.template)
     for lo in range(0, swarm.agents, step):
         hi = min(swarm.agents, lo + step)
         split = "full" if executor is not None else config.data_split
@@ -195,7 +199,7 @@ def train_round(
         if executor is not None:
             shipped.append(chunk)
             continue
-        mse[lo:hi], _ = trainer.train_chunk(
+        mse[lo:hi], _ = train_chunk(
             chunk,
             shape,
             data.inputs,
