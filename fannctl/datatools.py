@@ -133,10 +133,27 @@ def split(
     outputs are class targets, unless ``stratify`` says otherwise; each part
     keeps the patterns' original order.
     """
-    _check_fraction(fraction)
-    name = data.source or "data"
-    size = data.num_patterns
     classes = class_of_rows(np.asarray(data.outputs)) if data.num_output else None
+    test_rows = split_test_rows(
+        data.source or "data", data.num_patterns, classes, fraction, seed, stratify=stratify
+    )
+    is_test = np.zeros(data.num_patterns, dtype=bool)
+    is_test[test_rows] = True
+    return _take(data, np.flatnonzero(~is_test)), _take(data, np.flatnonzero(is_test))
+
+
+def split_test_rows(
+    name: str,
+    size: int,
+    classes: np.ndarray | None,
+    fraction: float,
+    seed: int | None = None,
+    *,
+    stratify: bool | None = None,
+) -> np.ndarray:
+    """The test part's rows of a split of ``size`` patterns (``classes``: each row's
+    class, None for regression targets), as :func:`split` draws them."""
+    _check_fraction(fraction)
     if stratify and classes is None:
         raise ParameterError(
             f"{name}: cannot stratify: the outputs are not class targets "
@@ -151,9 +168,7 @@ def split(
         raise ParameterError(
             f"{name}: a fraction of {fraction} of {size} patterns leaves one part empty"
         )
-    is_test = np.zeros(size, dtype=bool)
-    is_test[test_rows] = True
-    return _take(data, np.flatnonzero(~is_test)), _take(data, np.flatnonzero(is_test))
+    return test_rows
 
 
 def fold_of_rows(
@@ -328,5 +343,6 @@ __all__ = [
     "scale",
     "shuffle",
     "split",
+    "split_test_rows",
     "subset",
 ]

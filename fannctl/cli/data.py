@@ -1,7 +1,8 @@
 """fannctl data: describe, shuffle, split, subset, merge, scale and convert data sets.
 
 Every command reads what ``train`` reads (FANN .data(.gz), CSV/TSV, .npy/.npz,
-HDF5) and writes the format OUT's name says, atomically, with exact values.
+HDF5) and writes the format OUT's name says, atomically, with exact values; the
+work is ``fannctl.datafiles``', a block at a time where the format allows.
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ import typer
 
 from fannctl.cli import options, render
 
+STREAMING = (
+    "Files are read a block of 65,536 patterns at a time (memory bounded by the "
+    "block, whatever the file's length): FANN .data and CSV/TSV (plain or gzip), "
+    ".npy (memory-mapped) and HDF5. Read whole: stdin (-), .npz, gzipped .npy/HDF5, "
+    "and a file named neither .data nor .csv/.tsv whose first line is three integers "
+    "(a FANN header or a table row: only the whole file tells)."
+)
+
 app = typer.Typer(
     name="data",
     help="Data-set tools: info, shuffle, split, subset, merge, scale, convert.\n\n"
-    "Example: fannctl data split datasets/thyroid.train.gz train.data test.data "
+    + STREAMING
+    + "\n\nExample: fannctl data split datasets/thyroid.train.gz train.data test.data "
     "--fraction 0.2 --seed 1",
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -50,19 +60,13 @@ Outputs = Annotated[
 ]
 
 
-def _load(path: str, output_columns: str | None, outputs: int | None):
-    from fannctl import datatools
-
-    columns = None if output_columns is None else output_columns.split(",")
-    return datatools.load(path, output_columns=columns, num_outputs=outputs)
+def _columns(output_columns: str | None) -> list[int | str] | None:
+    return None if output_columns is None else list(output_columns.split(","))
 
 
-def _write(data, target: str, quiet: bool) -> None:
-    from fannctl import datatools
-
-    datatools.save(data, target)
+def _said(count: int, target: str, quiet: bool) -> None:
     if target != "-":
-        render.say(f"wrote {data.num_patterns} patterns to {target}", quiet)
+        render.say(f"wrote {count} patterns to {target}", quiet)
 
 
 def _check_targets(*targets: str) -> None:
@@ -87,12 +91,18 @@ def info(
 ) -> None:
     """Describe a data set: patterns, column ranges, constant columns, class balance.
 
+    One pass over the file, a block at a time (see fannctl data --help for the
+    formats read whole); over several blocks the mean and std are merged block by
+    block, equal to a whole-array computation to rounding.
+
     Example: fannctl data info datasets/thyroid.train.gz
     """
     with render.user_errors():
-        from fannctl import datatools
+        from fannctl import datafiles
 
-        report = datatools.info(_load(data_path, output_columns, outputs))
+        report = datafiles.info_file(
+            data_path, output_columns=_columns(output_columns), num_outputs=outputs
+        )
         if json_out:
             render.emit_json(report)
         else:
@@ -133,14 +143,21 @@ def shuffle(
 ) -> None:
     """Write the patterns in a random order (seeded: the same seed, the same order).
 
+    Needs every pattern at hand: a .npy file is memory-mapped; any other file is
+    first copied, a block at a time, into a temporary file of raw float64 rows
+    beside OUT (8 bytes a value), which is memory-mapped. Memory: the order
+    (8 bytes a pattern) and a block.
+
     Example: fannctl data shuffle datasets/xor.data shuffled.data --seed 1
     """
     with render.user_errors():
-        from fannctl import datatools
+        from fannctl import datafiles
 
         _check_targets(target)
-        data = _load(data_path, output_columns, outputs)
-        _write(datatools.shuffle(data, seed), target, quiet)
+        count = datafiles.shuffle_file(
+            data_path, target, seed, output_columns=_columns(output_columns), num_outputs=outputs
+        )
+        _said(count, target, quiet)
 
 
 @app.command("split")
@@ -166,17 +183,29 @@ def split(
 ) -> None:
     """Split a data set into training and test parts at random (each keeps its order).
 
+    Two passes over the file, a block at a time: the pattern count and classes,
+    then each pattern to its part. Memory: a block and 1 byte a pattern (5 for
+    class targets).
+
     Example: fannctl data split datasets/thyroid.train.gz train.data test.data
     --fraction 0.2 --seed 1
     """
     with render.user_errors():
-        from fannctl import datatools
+        from fannctl import datafiles
 
         _check_targets(train_target, test_target)
-        data = _load(data_path, output_columns, outputs)
-        train_part, test_part = datatools.split(data, fraction, seed, stratify=stratify)
-        _write(train_part, train_target, quiet)
-        _write(test_part, test_target, quiet)
+        counts = datafiles.split_file(
+            data_path,
+            train_target,
+            test_target,
+            fraction,
+            seed,
+            stratify=stratify,
+            output_columns=_columns(output_columns),
+            num_outputs=outputs,
+        )
+        _said(counts[0], train_target, quiet)
+        _said(counts[1], test_target, quiet)
 
 
 @app.command("subset")
@@ -191,14 +220,24 @@ def subset(
 ) -> None:
     """Write COUNT patterns from START on (FANN's fann_subset_train_data).
 
+    One pass, a block at a time (the whole file is read, so a damaged line after
+    the subset is still an error).
+
     Example: fannctl data subset datasets/thyroid.train.gz first100.data --count 100
     """
     with render.user_errors():
-        from fannctl import datatools
+        from fannctl import datafiles
 
         _check_targets(target)
-        data = _load(data_path, output_columns, outputs)
-        _write(datatools.subset(data, start, count), target, quiet)
+        written = datafiles.subset_file(
+            data_path,
+            target,
+            start,
+            count,
+            output_columns=_columns(output_columns),
+            num_outputs=outputs,
+        )
+        _said(written, target, quiet)
 
 
 @app.command("merge")
@@ -215,14 +254,20 @@ def merge(
 ) -> None:
     """Write the patterns of every DATA in order (FANN's fann_merge_train_data).
 
+    A block at a time; a table (which does not say its length) going to a format
+    that states the count first (.data, .npy, .npz, HDF5) is copied into a
+    temporary file of raw float64 rows beside OUT first.
+
     Example: fannctl data merge train.data test.data -o all.data
     """
     with render.user_errors():
-        from fannctl import datatools
+        from fannctl import datafiles
 
         _check_targets(target)
-        parts = [_load(path, output_columns, outputs) for path in data_paths]
-        _write(datatools.merge(parts), target, quiet)
+        written = datafiles.merge_files(
+            data_paths, target, output_columns=_columns(output_columns), num_outputs=outputs
+        )
+        _said(written, target, quiet)
 
 
 @app.command("scale")
@@ -250,18 +295,31 @@ def scale(
     The parameters come from the data itself, or with --network from a network
     trained with --scale-inputs/--scale-outputs (scale a test set as its training set).
 
+    With --network: one pass, a block at a time. From the data: the patterns are
+    copied into a temporary file of raw float64 rows beside OUT (a .npy is read in
+    place), then three passes over it (sums, squared deviations, scaled rows) give
+    numpy's whole-array mean and deviation to the bit.
+
     Example: fannctl data scale datasets/census-house.train.gz scaled.data
     --scale-inputs -1,1 --scale-outputs -1,1
     """
     with render.user_errors():
-        from fannctl import datatools, io
+        from fannctl import datafiles, io
 
         _check_targets(target)
         in_range = options.parse_pair(scale_inputs, "--scale-inputs")
         out_range = options.parse_pair(scale_outputs, "--scale-outputs")
         net = None if network is None else io.load_network(network)
-        data = _load(data_path, output_columns, outputs)
-        _write(datatools.scale(data, in_range, out_range, network=net), target, quiet)
+        written = datafiles.scale_file(
+            data_path,
+            target,
+            in_range,
+            out_range,
+            network=net,
+            output_columns=_columns(output_columns),
+            num_outputs=outputs,
+        )
+        _said(written, target, quiet)
 
 
 @app.command("convert")
@@ -274,11 +332,20 @@ def convert(
 ) -> None:
     """Convert a data set between .data, CSV/TSV, .npy, .npz and HDF5 (OUT's name says which).
 
+    Block in, block out. A table (which does not say its length) going to a format
+    that states the count first (.data, .npy, .npz, HDF5) is copied into a
+    temporary file of raw float64 rows beside OUT first.
+
     Example: fannctl data convert datasets/xor.data xor.csv
     """
     with render.user_errors():
+        from fannctl import datafiles
+
         _check_targets(target)
-        _write(_load(data_path, output_columns, outputs), target, quiet)
+        written = datafiles.convert_file(
+            data_path, target, output_columns=_columns(output_columns), num_outputs=outputs
+        )
+        _said(written, target, quiet)
 
 
 def metrics_text(result: dict) -> str:
