@@ -9,6 +9,15 @@ import typer
 
 from fannctl.cli import options, render
 
+SwarmDevice = options._device_option(
+    "Where the chunks trained in this process run: numpy (default: the same bits as "
+    "`fannctl train` on numpy), cl (an OpenCL device: a GPU if there is one, else the "
+    "CPU device), cl:N or a stable device name (as `fannctl health` lists them), or "
+    "auto (the first usable OpenCL device, else numpy). On a device every agent "
+    "matches numpy's to rounding (sums in another order). A failing device falls back "
+    "to the next, down to numpy, with one warning. Not used on a Dask cluster."
+)
+
 
 def round_line(record) -> str:
     """One FANN-style line per round."""
@@ -58,6 +67,7 @@ def run(
     chunk_agents: Annotated[
         int | None, typer.Option("--chunk-agents", help="Agents per batched computation.")
     ] = None,
+    device: SwarmDevice = None,
     scheduler: Annotated[
         str | None,
         typer.Option(
@@ -112,6 +122,10 @@ def run(
 
         if checkpoint_every < 0:
             raise ParameterError(f"--checkpoint-every must be at least 0, got {checkpoint_every}")
+        if device is not None:
+            from fannctl import devices
+
+            devices.parse(device)  # a bad name: one line, exit 2, the file untouched
         with lock.writer_lock(swarm_path, render.command_line()):
             population = swarm.load_swarm(swarm_path)
             target = rounds
@@ -136,6 +150,7 @@ def run(
                 evolve=strategies.EvolveConfig(evolve_quantile, factors, resample_probability),
                 pso=strategies.PsoConfig(pso_inertia, pso_cognitive, pso_social, pso_max_velocity),
                 chunk_agents=chunk_agents,
+                device=device,
             )
             start_round = population.round
             with checkpoint.stop_on_signals() as stop:
