@@ -15,6 +15,7 @@ spool of raw float64 rows written beside the output for other formats.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -184,7 +185,7 @@ def info_file(
             return datatools.info(first if first is not None else empty)
         ins, outs = _Moments(source.num_input), _Moments(source.num_output)
         tally = _ClassTally(source.num_output)
-        for part in (first, second, *blocks):
+        for part in itertools.chain((first, second), blocks):
             ins.add(part.inputs)
             outs.add(part.outputs)
             tally.add(part.outputs)
