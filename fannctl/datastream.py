@@ -132,7 +132,7 @@ def open_source(
     if lower.endswith(TABLE_EXTENSIONS):
         return _table_source(path, name, first, output_columns, num_outputs, size)
     if lower.endswith(FANN_DATA_EXTENSIONS):
-        return _fann_source(path, name, first, output_columns, num_outputs, size)
+        return _fann_source(path, name, first, zipped, output_columns, num_outputs, size)
     head = decode_text(first[:4096])
     line = next((text for text in head.splitlines() if text.strip()), "")
     fields = line.split()
@@ -160,7 +160,7 @@ def whole_source(data: TrainingData, block_patterns: int | None = None) -> Sourc
     )
 
 
-def _fann_source(path, name, first, output_columns, num_outputs, size) -> Source:
+def _fann_source(path, name, first, zipped, output_columns, num_outputs, size) -> Source:
     """FANN ``.data``: the header from the first line, the pairs by ``stream``'s parser."""
     line = next((text for text in decode_text(first).split("\n") if text.strip()), None)
     fields = [] if line is None else line.split()
@@ -173,6 +173,11 @@ def _fann_source(path, name, first, output_columns, num_outputs, size) -> Source
     ):
         raise NotStreamable(f"{name}: read whole (its header, or the options, say so)")
     count, num_input, num_output = (int(f) for f in fields)
+    # a header's claims are checked against the file before a writer trusts them: a
+    # value takes two bytes at least ("0 "), gzip shrinks text at most ~1032 times
+    room = os.path.getsize(os.fspath(path)) * (1032 if zipped else 1)
+    if count * (num_input + num_output) * 2 > room:
+        raise NotStreamable(f"{name}: the header claims more than the file holds")
 
     def read() -> Iterator[tuple[np.ndarray, np.ndarray]]:
         blocks = stream.read_blocks(
@@ -270,7 +275,10 @@ def _hdf5_source(path, name, output_columns, num_outputs, size) -> Source:
     def layout() -> dict[str, tuple[tuple[int, ...], str]] | None:
         import h5py
 
+        from fannctl.io.hdf5 import check_dataset_sizes
+
         with h5py.File(target, "r") as handle:
+            check_dataset_sizes(handle, name, length)  # claims against the file's bytes
             if tabular._text(handle.attrs.get("format", "")) == "fannctl-network":
                 return None
             return {

@@ -271,3 +271,21 @@ def test_empty_columns_params_match_fannctl_data() -> None:
         strict=True,
     ):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    "header", [b"4000000000 1000000 1000000\n0 1\n1\n", b"3 999999999999999999999 1\n0 1\n1\n"]
+)
+@pytest.mark.parametrize("target", ["out.h5", "out.npy", "out.data"])
+def test_a_header_claiming_more_than_the_file_holds_is_refused_before_writing(
+    tmp_path: Path, header: bytes, target: str
+) -> None:
+    """The counts size the writers (HDF5 datasets, .npy header): unchecked, a lying
+    header gave a traceback from h5py instead of the one-line error."""
+    path = tmp_path / "x.data"
+    path.write_bytes(header)
+    result = runner.invoke(app, ["data", "convert", str(path), str(tmp_path / target)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("fannctl: error: ") and "x.data" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.data"]
