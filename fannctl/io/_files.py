@@ -213,12 +213,18 @@ def run_guarded(read: Callable[[], T], name: str, size: int = 0) -> T:
 
     if not GUARD or not hasattr(os, "fork"):
         return read()
+    import h5py  # noqa: F401  # every guarded read is HDF5's: loaded once here, not in each child
+
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: read, send back, leave without cleanup handlers
         import faulthandler
 
         faulthandler.disable()  # a crash here is the parent's to report, in one line
+        for crash in (signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL):
+            # default actions: a handler another library installed in this process
+            # (LLVM's, once PoCL has compiled a kernel) would let the child go on
+            signal.signal(crash, signal.SIG_DFL)
         os.close(reader)
         try:
             try:
