@@ -395,10 +395,10 @@ def _per_group(ids: npt.NDArray[np.integer]):
     groups = _GROUPS.get(key)
     if groups is None:
         groups = []
-        unique = np.unique(ids)
+        unique = sorted(set(np.asarray(ids).tolist()))  # np.unique would load numpy.ma (8 ms)
         for ident in unique:
             cols = np.flatnonzero(ids == ident)
-            if unique.size == 1:
+            if len(unique) == 1:
                 groups.append((int(ident), slice(None)))
             elif cols[-1] - cols[0] + 1 == cols.size:
                 groups.append((int(ident), slice(int(cols[0]), int(cols[-1]) + 1)))

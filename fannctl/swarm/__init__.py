@@ -6,10 +6,40 @@
 ``save_swarm`` keep it in an HDF5 file.
 """
 
-from fannctl.swarm.inference import describe, export_agent, predict, resolve_agent, score
-from fannctl.swarm.io import is_swarm_file, load_swarm, save_swarm
-from fannctl.swarm.population import Swarm, Vary, parse_vary, spawn
-from fannctl.swarm.rounds import RoundRecord, RunConfig, run
+from __future__ import annotations
+
+import importlib
+
+# Where each public name lives; a module is imported on first use (PEP 562), so
+# ``fannctl run net.h5`` asking whether a file is a swarm (fannctl.swarm.io) does
+# not load the rounds, strategies and trainer (~30 ms of a one-pattern run).
+_WHERE = {
+    "describe": "inference",
+    "export_agent": "inference",
+    "predict": "inference",
+    "resolve_agent": "inference",
+    "score": "inference",
+    "is_swarm_file": "io",
+    "load_swarm": "io",
+    "save_swarm": "io",
+    "Swarm": "population",
+    "Vary": "population",
+    "parse_vary": "population",
+    "spawn": "population",
+    "RoundRecord": "rounds",
+    "RunConfig": "rounds",
+    "run": "rounds",
+}
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fannctl.swarm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"fannctl.swarm.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "RoundRecord",

@@ -471,3 +471,41 @@ def test_convert_keeps_float64_values(tmp_path: Path) -> None:
     a, b = load_network(h5), load_network(back)
     assert b.dtype == np.float64
     np.testing.assert_array_equal(a.weights, b.weights)
+
+
+@pytest.mark.parametrize(
+    ("argv", "built"),
+    [
+        (["info", XOR], {"info"}),
+        (["swarm", "--help"], {"spawn", "run", "export"}),
+        (["--threads", "1", "info", XOR], "all"),
+        (["inf", XOR], "all"),
+    ],
+)
+def test_main_builds_only_the_command_named_first(argv, built, monkeypatch, capsys):
+    """Start-up: typer turns every command's signature into options before parsing
+    (a fifth of a one-pattern run); a line starting with a command's name needs only
+    that one. Root options and typos get the whole app, and the app is whole after."""
+    import typer.main
+
+    from fannctl.cli import main
+
+    names: list[str] = []
+    build = typer.main.get_command_from_info
+
+    def spy(*args, **kwargs):
+        info = kwargs.get("command_info", args[0] if args else None)
+        names.append(info.name or info.callback.__name__)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(typer.main, "get_command_from_info", spy)
+    monkeypatch.setattr(sys, "argv", ["fannctl", *argv])
+    with pytest.raises(SystemExit):
+        main.main()
+    everything = len(app.registered_commands)
+    if built == "all":
+        assert len(names) > everything
+    else:
+        assert set(names) == built
+    assert len(app.registered_commands) == everything == 9
+    assert {g.name for g in app.registered_groups} == {"data", "swarm"}
