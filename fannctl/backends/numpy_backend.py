@@ -52,6 +52,11 @@ from fannctl.network import SHORTCUT, LayerView, Network, layer_counts, layer_vi
 
 _MAX_LAYOUTS = 8  # networks whose layout and work arrays are kept
 FORWARD_BLOCK = 64  # forward passes run on a multiple of this many patterns (see above)
+# A large batch runs forward in chunks of this many patterns (a multiple of
+# FORWARD_BLOCK, so the same bits): a chunk's work arrays stay in the core's cache
+# through the activation's dozen elementwise passes (FANN's stepwise sigmoid: 2x on
+# the activation, 1.4x on a whole mushroom run; bench/NOTES.md).
+FORWARD_CHUNK = 4096
 _MAX_BUFFER_SETS = 4  # work-array sets (pattern counts) kept per network
 
 
@@ -286,8 +291,9 @@ class NumpyBackend:
         count = inputs.shape[0]
         bulk = count - count % FORWARD_BLOCK  # full blocks straight from the caller's array
         result = np.empty((count, net.num_output), dtype=net.dtype)
-        if bulk:
-            result[:bulk] = self._outputs(net, inputs[:bulk])
+        for lo in range(0, bulk, FORWARD_CHUNK):
+            hi = min(lo + FORWARD_CHUNK, bulk)
+            result[lo:hi] = self._outputs(net, inputs[lo:hi])
         if count > bulk:  # the rest in one zero-padded block
             tail = np.zeros((FORWARD_BLOCK, inputs.shape[1]), dtype=net.dtype)
             tail[: count - bulk] = inputs[bulk:]

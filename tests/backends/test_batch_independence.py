@@ -56,3 +56,19 @@ def test_device_rows_do_not_depend_on_their_batch(cl_index, name):
     require_opencl()
     net, inputs = make(name)
     assert_independent(devices.device_backend(cl_index), net, inputs)
+
+
+@pytest.mark.parametrize("name", ["mushroom", "shortcut", "sparse"])
+def test_numpy_chunks_give_the_same_rows(name, monkeypatch):
+    """A large batch runs in chunks of FORWARD_CHUNK patterns: every row lands in its
+    place with the bits of a forward of 64 rows."""
+    from fannctl.backends import numpy_backend
+
+    net, inputs = make(name)
+    inputs = np.concatenate([inputs] * 4)[:1000]  # 15 chunks of 64 and a padded tail
+    one_by_one = np.concatenate(
+        [NumpyBackend().forward(net, inputs[i : i + 64]) for i in range(0, len(inputs), 64)]
+    )
+    monkeypatch.setattr(numpy_backend, "FORWARD_CHUNK", 64)
+    chunked = NumpyBackend().forward(net, inputs)
+    np.testing.assert_array_equal(chunked, one_by_one)
