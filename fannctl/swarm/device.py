@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from fannctl.backends.opencl.agents import train_agents
+from fannctl.backends.opencl import agents
 from fannctl.backends.opencl.train import OpenCLDevice
 from fannctl.errors import DeviceError
 from fannctl.network import Network
@@ -43,8 +43,10 @@ def train_chunk_on(
     *,
     round_index: int,
     seed: int,
+    tiny: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``trainer.train_chunk`` on an OpenCL device (DeviceError when it cannot)."""
+    """``trainer.train_chunk`` on an OpenCL device (DeviceError when it cannot).
+    ``tiny``: use the agents-innermost kernel where it applies (same bits)."""
     dtype = chunk.weights.dtype
     generators: dict[int, np.random.Generator] = {}
 
@@ -62,7 +64,25 @@ def train_chunk_on(
     template.params = template.params.replace(
         train_error_function=shape.error_function, bit_fail_limit=shape.bit_fail_limit
     )
-    return train_agents(
+    inputs = inputs.astype(dtype, copy=False)
+    targets = targets.astype(dtype, copy=False)
+    if tiny and agents.tiny_applies(
+        backend, template, chunk.algorithm, chunk.hyper, chunk.steepness, chunk.pattern_weights
+    ):
+        return agents.train_tiny(
+            backend,
+            template,
+            weights=chunk.weights,
+            steepness=chunk.steepness,
+            algorithm=chunk.algorithm,
+            hyper=chunk.hyper,
+            prev_steps=chunk.prev_steps,
+            prev_slopes=chunk.prev_slopes,
+            inputs=inputs,
+            targets=targets,
+            epochs=epochs,
+        )
+    return agents.train_agents(
         backend,
         template,
         weights=chunk.weights,
@@ -73,8 +93,8 @@ def train_chunk_on(
         prev_slopes=chunk.prev_slopes,
         sarprop_epoch=chunk.sarprop_epoch,
         pattern_weights=chunk.pattern_weights,
-        inputs=inputs.astype(dtype, copy=False),
-        targets=targets.astype(dtype, copy=False),
+        inputs=inputs,
+        targets=targets,
         epochs=epochs,
         draw=draw,
     )

@@ -13,7 +13,8 @@ weight applied in the wrong place or one agent's parameter read for another
 moves them by 1e-7 or more. In float32 RPROP's sign tests turn last-bit
 differences into whole steps after a few epochs (chaos, not error), so
 float32 is held to the MSE of the first epochs and, for one agent, to
-`fannctl train --device` bit for bit (same kernels' arithmetic).
+`fannctl train --device` bit for bit (same kernels' arithmetic); the tiny
+kernel (agents innermost) to the general one bit for bit.
 
 Guards against: per-agent parameters, pattern weights or weight decay
 ignored or misplaced on the device; SARPROP noise not drawn from each
@@ -270,3 +271,40 @@ def test_numpy_is_numpys_own_trainer():
 def test_algorithm_ids():
     """The kernels' algorithm numbers are FANN's."""
     assert cl_agents.SARPROP == algorithm_id("sarprop")
+
+
+@pytest.mark.parametrize("error_function", [0, 1])
+@pytest.mark.parametrize("output", ["linear", "sigmoid", "sigmoid_symmetric"])
+@pytest.mark.parametrize("algorithm", ["batch", "rprop"])
+def test_tiny_kernel_equals_the_general_one(
+    backend, monkeypatch, algorithm, output, error_function
+):
+    """kernels/swarm_tiny.cl (agents innermost, VWIDTH agents per work-item) gives
+    train_agents' bits for every agent, padding lanes and several launches included."""
+    from fannctl import network
+
+    rng = np.random.default_rng(3)
+    data = io.load_data(XOR)
+    data.inputs = np.column_stack([data.inputs, rng.uniform(-1, 1, 4)])
+    data.outputs = np.column_stack([data.outputs, -data.outputs * 0.5])
+    nets = _nets([3, 4, 2], [algorithm] * 21, "float32")
+    for net in nets:
+        network.set_activation(net, 2, output, 0.6)
+        net.params.train_error_function = error_function
+    shape = batched.Shape.of(nets[0])
+    general, tiny = _chunk(nets), _chunk(nets)
+    args = (shape, data.inputs, data.outputs, 60)
+    if not cl_agents.tiny_applies(
+        backend, nets[0], tiny.algorithm, tiny.hyper, tiny.steepness, None
+    ):
+        pytest.skip(f"{backend.name}: the tiny kernel does not run here (PoCL before 3.1)")
+    want = device.train_chunk_on(
+        backend, nets[0], general, *args, round_index=0, seed=0, tiny=False
+    )
+    monkeypatch.setattr(cl_agents, "DEVICE_BYTES", 4000)  # several launches
+    got = device.train_chunk_on(backend, nets[0], tiny, *args, round_index=0, seed=0)
+    np.testing.assert_array_equal(tiny.weights, general.weights)
+    np.testing.assert_array_equal(tiny.prev_steps, general.prev_steps)
+    np.testing.assert_array_equal(tiny.prev_slopes, general.prev_slopes)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])

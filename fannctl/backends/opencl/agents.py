@@ -18,6 +18,7 @@ the host tops its block up.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -280,3 +281,160 @@ class _Group:
         prev_steps[...] = b.download(self.args[8], np.empty(shape, self.dtype))
         sarprop_epoch[...] = ist[:, IS_SARPROP_EPOCH]
         return self.nstate_host[:, NS_MSE].astype(np.float64), ist[:, IS_BIT_FAIL].astype(np.int64)
+
+
+# -- tiny networks: agents innermost (kernels/swarm_tiny.cl) ------------------------
+
+TINY_FILES = ("common", "activations", "swarm_tiny")
+TINY_KERNELS = ("train_tiny",)
+TINY_MAX_WEIGHTS = 64  # connections up to which a network's state stays in registers
+TINY_ACTIVATIONS = (0, 3, 5)  # linear, sigmoid, sigmoid_symmetric
+TINY_ALGORITHMS = (1, 2)  # batch, rprop
+VWIDTH = 8  # agents per work-item (vector lanes)
+
+
+def tiny_shape(template: Network) -> tuple[int, int, int, int, int] | None:
+    """(inputs, hidden, outputs, hidden function, output function) when the
+    template is a tiny 3-layer fully connected float network, else None."""
+    layers = list(template.layers)
+    if (
+        len(layers) != 3
+        or template.dtype != np.float32
+        or template.is_sparse
+        or template.network_type != 0
+        or template.weights.size > TINY_MAX_WEIGHTS
+    ):
+        return None
+    n_in, n_hidden, n_out = layers
+    act = template.activation
+    hidden = act[n_in + 1 : n_in + 1 + n_hidden]
+    output = act[n_in + n_hidden + 2 : n_in + n_hidden + 2 + n_out]
+    if hidden.size != n_hidden or output.size != n_out:
+        return None
+    if len(set(hidden.tolist())) != 1 or len(set(output.tolist())) != 1:
+        return None
+    if int(hidden[0]) not in TINY_ACTIVATIONS or int(output[0]) not in TINY_ACTIVATIONS:
+        return None
+    return n_in, n_hidden, n_out, int(hidden[0]), int(output[0])
+
+
+def _old_pocl(platform_version: str) -> bool:
+    """PoCL before 3.1: the wheel's 3.0-rc2 (LLVM 14) aborts the process compiling
+    train_tiny ("LLVM ERROR: Cannot emit physreg copy instruction"), so it is
+    never asked to."""
+    found = re.search(r"PoCL (\d+)\.(\d+)", platform_version)
+    return found is not None and (int(found[1]), int(found[2])) < (3, 1)
+
+
+def tiny_program(backend: OpenCLBackend, shape: tuple, algorithm: int, error_function: int):
+    """train_tiny built for one shape, algorithm and error function."""
+    backend.program(np.float32)  # built and self-tested first
+    n_in, n_hidden, n_out, act_h, act_o = shape
+    options = (
+        f"-DREAL=float{' -DHAVE_DOUBLE' if backend.info.double else ''} -DNI={n_in} "
+        f"-DNH={n_hidden} -DNO={n_out} -DACT_H={act_h} -DACT_O={act_o} -DALG={algorithm} "
+        f"-DERRFN={error_function} -DVWIDTH={VWIDTH}"
+    )
+    try:
+        return kernels.build(
+            backend.context,
+            backend.info.device,
+            kernels.load(*TINY_FILES),
+            options,
+            names=TINY_KERNELS,
+        )
+    except DeviceError as exc:
+        raise DeviceUnusable(f"{backend.name}: {exc}") from None
+
+
+def tiny_applies(
+    backend: OpenCLBackend,
+    template: Network,
+    algorithm: np.ndarray,
+    hyper: dict[str, np.ndarray],
+    steepness: np.ndarray,
+    pattern_weights: np.ndarray | None,
+) -> bool:
+    """Whether train_tiny computes this chunk: a tiny shape (tiny_shape), one
+    algorithm of TINY_ALGORITHMS, no pattern weights or weight decay, one
+    steepness per layer per agent, and a device with doubles (for exp)."""
+    shape = tiny_shape(template)
+    if shape is None or pattern_weights is not None or not backend.info.double:
+        return False
+    if _old_pocl(backend.info.platform_version):
+        return False
+    kinds = np.unique(algorithm)
+    if kinds.size != 1 or int(kinds[0]) not in TINY_ALGORITHMS:
+        return False
+    if hyper["weight_decay"].any():
+        return False
+    n_in, n_hidden, n_out = shape[:3]
+    hidden = steepness[:, n_in + 1 : n_in + 1 + n_hidden]
+    output = steepness[:, n_in + n_hidden + 2 : n_in + n_hidden + 2 + n_out]
+    return bool((hidden == hidden[:, :1]).all() and (output == output[:, :1]).all())
+
+
+def train_tiny(
+    backend: OpenCLBackend,
+    template: Network,
+    *,
+    weights: np.ndarray,
+    steepness: np.ndarray,
+    algorithm: np.ndarray,
+    hyper: dict[str, np.ndarray],
+    prev_steps: np.ndarray,
+    prev_slopes: np.ndarray,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    epochs: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """train_agents for a chunk tiny_applies to: agents innermost, VWIDTH per work-item."""
+    shape = tiny_shape(template)
+    n_in, n_hidden = shape[0], shape[1]
+    n = weights.shape[0]
+    P = int(inputs.shape[0])
+    step = max(VWIDTH, (DEVICE_BYTES // (4 * (3 * weights.shape[1] + HP_COUNT + 4))))
+    step -= step % VWIDTH
+    program = tiny_program(backend, shape, int(algorithm[0]), template.params.train_error_function)
+    kernel = program.kernel("train_tiny")
+    mse = np.zeros(n)
+    bit_fail = np.zeros(n, dtype=np.int64)
+    b = backend
+    x = b.upload("tiny_inputs", inputs.astype(np.float32))
+    y = b.upload("tiny_targets", targets.astype(np.float32))
+    hp_all = agent_hyper_params(
+        hyper, np.full(n, float(P)), template.params.bit_fail_limit, np.float32
+    )
+
+    def lanes(rows: np.ndarray, width: int) -> np.ndarray:
+        """(agents, k) -> (k, width): agents innermost, padded with agent lo's values."""
+        out = np.empty((rows.shape[1], width), dtype=rows.dtype)
+        out[:, : rows.shape[0]] = rows.T
+        out[:, rows.shape[0] :] = rows[:1].T
+        return out
+
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        width = -(-(hi - lo) // VWIDTH) * VWIDTH
+        rows = slice(lo, hi)
+        w = b.upload("tiny_weights", lanes(weights[rows], width))
+        pg = b.upload("tiny_prev_slopes", lanes(prev_slopes[rows], width))
+        ps = b.upload("tiny_prev_steps", lanes(prev_steps[rows], width))
+        steep = steepness[rows]
+        sh = b.upload("tiny_steep_h", lanes(steep[:, n_in + 1 : n_in + 2], width))
+        so = b.upload("tiny_steep_o", lanes(steep[:, n_in + n_hidden + 2 :][:, :1], width))
+        hp = b.upload("tiny_hp", lanes(hp_all[rows], width))
+        out_mse = b.buffer("tiny_mse", 4 * width)
+        out_bits = b.buffer("tiny_bits", 4 * width)
+        b.run_kernel(
+            kernel, (width // VWIDTH,), None,
+            np.int32(P), np.int32(epochs), np.int32(width), x, y, sh, so, w, pg, ps, hp,
+            out_mse, out_bits,
+        )  # fmt: skip
+        count = hi - lo
+        for array, buf in ((weights, w), (prev_slopes, pg), (prev_steps, ps)):
+            got = b.download(buf, np.empty((array.shape[1], width), np.float32))
+            array[rows] = got[:, :count].T
+        mse[rows] = b.download(out_mse, np.empty(width, np.float32))[:count]
+        bit_fail[rows] = b.download(out_bits, np.empty(width, np.int32))[:count]
+    return mse, bit_fail
