@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fannctl import activations
 from fannctl.backends.base import Gradient
 from fannctl.backends.opencl import kernels
 from fannctl.backends.opencl.layout import (
@@ -37,10 +38,23 @@ from fannctl.backends.opencl.layout import (
 )
 from fannctl.errors import DeviceError, DeviceUnusable
 from fannctl.fann_error import accumulate
-from fannctl.network import Network
+from fannctl.network import LAYER, Network, layer_views
 
 LOCAL = 64  # work-group width over patterns / connections
 PATTERN_BLOCK = 1 << 16  # forward passes are split into blocks of this many patterns
+
+# kernels/infer.cl (a test holds these to its #defines)
+INFER_ROWS = 3  # patterns a work-item computes together
+IL_SIZE, IL_SOURCES, IL_WIDTH, IL_WEIGHTS, IL_NEURONS, IL_VECTORS = range(6)
+IL_COUNT = 8
+INFER_ITEM_ROWS = 16 * INFER_ROWS  # patterns per work-item on CPU devices (one item a group)
+VECTOR_WIDTH = {4: 8, 8: 4}  # neurons per vector in infer.cl (dense.cl's VW) by itemsize
+# functions infer.cl evaluates on whole vectors of neurons, per dtype (dense.cl's forms)
+VECTOR_FORMS = {
+    4: frozenset(range(20))
+    - {activations.SIGMOID_STEPWISE, activations.SIGMOID_SYMMETRIC_STEPWISE},
+    8: frozenset({activations.LINEAR, activations.SIGMOID, activations.SIGMOID_SYMMETRIC}),
+}
 
 DEVICE_TYPES = {1: "default", 2: "cpu", 4: "gpu", 8: "accelerator", 16: "custom"}
 
@@ -126,6 +140,66 @@ def device_errors(where: str):
         raise
     except (cl.Error, MemoryError) as exc:
         raise DeviceError(f"{where}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class InferencePlan:
+    """A fully connected LAYER network as ``kernels/infer.cl`` reads it."""
+
+    table: np.ndarray  # (layers, IL_COUNT) int32
+    weights: np.ndarray  # each layer's (sources + 1, width) transposed weights, flat
+    steepness: np.ndarray  # per neuron, each layer padded to its width
+    ids: np.ndarray  # activation id per neuron, padded likewise (int32)
+    vids: np.ndarray  # per vector of neurons: its one vector-form function, or -1
+    layers: int
+    n_in: int
+    n_out: int
+    stride: int  # scratch row length: the widest layer
+
+
+def inference_plan(net: Network, width: int) -> InferencePlan:
+    """Transpose and pad ``net``'s layers for ``dense_infer`` (vectors of ``width``)."""
+    dtype = net.dtype
+    forms = VECTOR_FORMS[dtype.itemsize]
+    table, weights, steeps, ids, vids = [], [], [], [], []
+    at_weight = at_neuron = at_vector = 0
+    for view in layer_views(net):
+        size, sources = view.size, view.src_count  # sources include the bias, last
+        padded = -(-size // width) * width
+        block = np.zeros((sources, padded), dtype=dtype)
+        block[:, :size] = net.weights[view.con_start : view.con_end].reshape(size, sources).T
+        layer = slice(view.first, view.first + size)
+        steep = np.empty(padded, dtype=dtype)
+        steep[:size], steep[size:] = net.steepness[layer], net.steepness[view.first + size - 1]
+        ident = np.empty(padded, dtype=np.int32)
+        ident[:size], ident[size:] = net.activation[layer], net.activation[view.first + size - 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            limits = (dtype.type(150) / steep).reshape(-1, width)
+        idv = ident.reshape(-1, width)
+        uniform = (idv == idv[:, :1]).all(axis=1) & (limits >= 0).all(axis=1)
+        vector = uniform & np.isin(idv[:, 0], list(forms))
+        vids.append(np.where(vector, idv[:, 0], -1).astype(np.int32))
+        row = np.zeros(IL_COUNT, dtype=np.int32)
+        row[IL_SIZE], row[IL_SOURCES], row[IL_WIDTH] = size, sources - 1, padded
+        row[IL_WEIGHTS], row[IL_NEURONS], row[IL_VECTORS] = at_weight, at_neuron, at_vector
+        table.append(row)
+        weights.append(block.ravel())
+        steeps.append(steep)
+        ids.append(ident)
+        at_weight += block.size
+        at_neuron += padded
+        at_vector += padded // width
+    return InferencePlan(
+        np.stack(table),
+        np.concatenate(weights),
+        np.concatenate(steeps),
+        np.concatenate(ids),
+        np.concatenate(vids),
+        len(table),
+        net.num_input,
+        net.num_output,
+        max(int(r[IL_WIDTH]) for r in table),
+    )
 
 
 # -- the backend -----------------------------------------------------------------
@@ -343,14 +417,71 @@ class OpenCLBackend:
         )
 
     def forward(self, net: Network, inputs: np.ndarray) -> np.ndarray:
-        """Outputs (P, n_out) for inputs (P, n_in), FANN's ``fann_run`` per row."""
+        """Outputs (P, n_out) for inputs (P, n_in), FANN's ``fann_run`` per row.
+
+        Fully connected LAYER networks run through ``kernels/infer.cl`` (the
+        whole network per launch, vectors over neurons); shortcut and sparse
+        ones through ``pattern_pass``, one work-item per pattern. Either way a
+        row's sums run in an order fixed per row, so its outputs do not
+        depend on the batch it comes in."""
         inputs = np.asarray(inputs)
         result = np.empty((inputs.shape[0], net.num_output), dtype=net.dtype)
+        plan = self._inference_plan(net)
         for start in range(0, inputs.shape[0], PATTERN_BLOCK):
             block = inputs[start : start + PATTERN_BLOCK]
+            if plan is not None:
+                self._infer(plan, block, result[start : start + block.shape[0]])
+                continue
             _, bufs, _ = self._pass(net, block, None, MODE_FORWARD)
             self.download(bufs["out"], result[start : start + block.shape[0]])
         return result
+
+    def _inference_plan(self, net: Network) -> InferencePlan | None:
+        """``infer.cl``'s arrays for ``net``, or None when it takes the per-pattern path."""
+        if net.network_type != LAYER or net.is_sparse or net.dtype.itemsize not in VECTOR_WIDTH:
+            return None
+        return inference_plan(net, VECTOR_WIDTH[net.dtype.itemsize])
+
+    def _infer(self, plan: InferencePlan, inputs: np.ndarray, result: np.ndarray) -> None:
+        """One launch of ``dense_infer`` over a block of patterns into ``result``."""
+        dtype = result.dtype
+        P = int(inputs.shape[0])
+        if P == 0:
+            return
+        # the kernel first: a first build's self-test uses the same buffer slots
+        kernel = self.kernel(dtype, "dense_infer")
+        cpu = self.info.kind == "cpu"
+        rows = INFER_ITEM_ROWS if cpu else INFER_ROWS
+        items = -(-P // rows)
+        table = self.upload("infer_table", plan.table)
+        wt = self.upload("infer_weights", plan.weights)
+        steep = self.upload("infer_steep", plan.steepness)
+        ids = self.upload("infer_ids", plan.ids)
+        vids = self.upload("infer_vids", plan.vids)
+        x = self.upload("inputs", inputs.astype(dtype, copy=False))
+        out = self.buffer("out", P * plan.n_out * dtype.itemsize)
+        scratch_bytes = items * 2 * INFER_ROWS * plan.stride * dtype.itemsize
+        scratch = self.buffer("infer_scratch", scratch_bytes)
+        self.run_kernel(
+            kernel,
+            (items,) if cpu else (round_up(items, LOCAL),),
+            (1,) if cpu else None,
+            np.int32(P),
+            np.int32(rows),
+            np.int32(plan.layers),
+            np.int32(plan.n_in),
+            np.int32(plan.n_out),
+            np.int32(plan.stride),
+            table,
+            wt,
+            steep,
+            ids,
+            vids,
+            x,
+            out,
+            scratch,
+        )
+        self.download(out, result)
 
     def activate(self, net: Network, inputs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """Run the net; the flat activation array A (P, T) and each layer's sums t."""

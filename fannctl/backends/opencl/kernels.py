@@ -36,6 +36,7 @@ PROGRAM_FILES = (
     "update",
     "layered",
     "dense",
+    "infer",
     "fused",
 )
 KERNEL_NAMES = (
@@ -50,6 +51,7 @@ KERNEL_NAMES = (
     "dense_output_delta",
     "dense_backprop",
     "dense_slopes",
+    "dense_infer",
 )
 # cascade's fused candidate kernel: its own small program, built per output count
 CANDIDATE_FILES = ("common", "activations", "candidates")
