@@ -6,8 +6,13 @@ started for the run. The executor scatters the scaled data set to every worker
 once; each round it ships only each chunk's arrays (weights, steepness,
 training state, hyperparameters) in a task of a module-level function that
 calls :func:`fannctl.swarm.trainer.train_chunk` (a pure function of its
-arguments), and returns the chunks in chunk order for the coordinator to
-write back. Chunk boundaries never depend on the workers, so a run gives the
+arguments). The coordinator's memory stays bounded: a chunk is read from the
+swarm (memory, or the scratch files of :mod:`fannctl.swarm.store`) only when
+its task is submitted, at most a window of tasks (``store.MEMORY_BUDGET`` of
+chunks there and back) is in flight, and each result is written back to its
+own rows as it returns, so arrival order changes nothing; Dask's logs of
+recently sent messages, which would hold the last thousand chunks, are
+emptied. Chunk boundaries never depend on the workers, so a run gives the
 same bits in-process, on one worker or on many.
 
 A task's arguments live in the scheduler's task graph, not on one worker: a
@@ -22,7 +27,7 @@ import math
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,11 +76,11 @@ class RoundStats:
     compute_seconds: float = 0.0
     ship_seconds: float = 0.0
 
-    def add(self, results: list[TaskResult], wall: float) -> None:
+    def add(self, timings: list[tuple[str, float]], wall: float) -> None:
         """Compute: the busiest worker's task seconds; ship: the rest of the wall time."""
         busy: dict[str, float] = {}
-        for result in results:
-            busy[result.worker] = busy.get(result.worker, 0.0) + result.seconds
+        for worker, seconds in timings:
+            busy[worker] = busy.get(worker, 0.0) + seconds
         compute = max(busy.values(), default=0.0)
         self.workers = max(self.workers, len(busy))
         self.compute_seconds += compute
@@ -203,6 +208,7 @@ class DaskExecutor:
         self._arrays: tuple | None = None
         self._data: tuple | None = None
         self._calls = 0
+        self._scatters = 0
 
     def scatter(self, inputs: np.ndarray, outputs: np.ndarray) -> None:
         """Send the (scaled) data set to every worker, once per run.
@@ -214,100 +220,112 @@ class DaskExecutor:
         self._data = tuple(
             self._guard(lambda: self.client.scatter([inputs, outputs], broadcast=True, hash=False))
         )
+        self._scatters += 1
 
     def train(
         self,
-        chunks: list[trainer.Chunk],
+        bounds: list[tuple[int, int]],
+        load: Callable[[int, int], trainer.Chunk],
+        save: Callable[[int, TaskResult], None],
         shape: batched.Shape,
         epochs: int,
         round_index: int,
         seed: int,
         split: tuple[str, int, int],
         batch: int,
+        window: int,
         stats: RoundStats,
-    ) -> list[TaskResult]:
-        """Every chunk trained on the workers; results in chunk order."""
-        n = len(chunks)
-        return self._map(
-            train_task,
-            lambda inputs, outputs: (
-                chunks,
-                [shape] * n,
-                [inputs] * n,
-                [outputs] * n,
-                [epochs] * n,
-                [round_index] * n,
-                [seed] * n,
-                [split] * n,
-                [batch] * n,
-            ),
-            stats=stats,
-        )
+    ) -> None:
+        """Every chunk ``bounds`` names trained on the workers: ``load(lo, hi)`` reads it
+        when its task is submitted, ``save(lo, result)`` writes it back when it returns;
+        at most ``window`` tasks in flight."""
+
+        def arguments(lo: int, hi: int, inputs, outputs) -> tuple:
+            return (load(lo, hi), shape, inputs, outputs, epochs, round_index, seed, split, batch)
+
+        self._stream(train_task, bounds, arguments, save, window, stats)
 
     def errors(
         self,
         shape: batched.Shape,
-        weights: list[np.ndarray],
-        steepness: list[np.ndarray],
+        bounds: list[tuple[int, int]],
+        load: Callable[[int, int], tuple[np.ndarray, np.ndarray]],
         batch: int,
+        window: int,
         stats: RoundStats,
     ) -> np.ndarray:
-        """Every agent's MSE on the scattered data, chunk by chunk on the workers."""
-        n = len(weights)
-        results = self._map(
-            errors_task,
-            lambda inputs, outputs: (
-                [shape] * n,
-                weights,
-                steepness,
-                [inputs] * n,
-                [outputs] * n,
-                [batch] * n,
-            ),
-            stats=stats,
-        )
-        return np.concatenate([r.mse for r in results])
+        """Every agent's MSE on the scattered data, chunk by chunk on the workers;
+        ``load(lo, hi)`` gives a chunk's weights and steepness."""
+        mse = np.empty(bounds[-1][1] if bounds else 0)
+
+        def arguments(lo: int, hi: int, inputs, outputs) -> tuple:
+            return (shape, *load(lo, hi), inputs, outputs, batch)
+
+        def save(lo: int, result: TaskResult) -> None:
+            mse[lo : lo + result.mse.size] = result.mse
+
+        self._stream(errors_task, bounds, arguments, save, window, stats)
+        return mse
 
     def _need_data(self) -> tuple:
         if self._data is None:
             raise ValueError("DaskExecutor.scatter must run before the rounds")
         return self._data
 
-    def _map(self, function, arguments, stats: RoundStats) -> list[TaskResult]:
-        """``function`` over the lists ``arguments(inputs, outputs)`` builds from the
-        scattered data. Scattered data cannot be recomputed: if the cluster lost every
-        copy (all holders died), the tasks are cancelled for lost dependencies, and the
-        data is scattered again and the round's tasks resubmitted, once."""
+    def _stream(self, function, bounds, arguments, save, window: int, stats: RoundStats) -> None:
+        """``function`` over the chunks ``bounds`` names, at most ``window`` in flight,
+        each result saved as it comes (chunks are disjoint rows: the order of arrival
+        changes nothing). Scattered data cannot be recomputed: if the cluster lost every
+        copy (all holders died), tasks are cancelled for lost dependencies; the data is
+        then scattered again, once, and the cancelled chunks resubmitted."""
+        from distributed import as_completed
         from distributed.client import FutureCancelledError
 
         start = time.perf_counter()
-        try:
-            results = self._guard(lambda: self._submit(function, arguments(*self._need_data())))
-        except FutureCancelledError:
-            self.scatter(*self._arrays)
-            results = self._guard(lambda: self._submit(function, arguments(*self._need_data())))
-        stats.add(results, time.perf_counter() - start)
-        return results
+        _forget_sent_messages(self.client)
+        waiting = list(reversed(bounds))
+        running: dict = {}  # future -> (lo, hi, scatter generation)
+        timings: list[tuple[str, float]] = []
+        scatters = self._scatters
+        finished = as_completed(loop=self.client.loop)  # cancelled futures come out too
 
-    def _submit(self, function, iterables) -> list[TaskResult]:
-        self._calls += 1
-        with warnings.catch_warnings():  # the chunks are the graph: large by design
-            warnings.filterwarnings("ignore", message=".*large graph.*")
-            futures = self.client.map(
-                function,
-                *iterables,
-                pure=False,
-                retries=RETRIES,
-                key=[
-                    f"fannctl-{function.__name__}-{self._calls}-{i}"
-                    for i in range(len(iterables[0]))
-                ],
-            )
+        def submit(lo: int, hi: int) -> None:
+            self._calls += 1
+            key = f"fannctl-{function.__name__}-{self._calls}"
+            args = arguments(lo, hi, *self._need_data())
+            with warnings.catch_warnings():  # large arguments are the chunks, by design
+                warnings.filterwarnings("ignore", message=".*[Ll]arge.*")
+                future = self._guard(
+                    lambda: self.client.submit(
+                        function, *args, pure=False, retries=RETRIES, key=key
+                    )
+                )
+            running[future] = (lo, hi, self._scatters)
+            finished.add(future)
+
         try:
-            return self.client.gather(futures)
+            while waiting or running:
+                while waiting and len(running) < window:
+                    submit(*waiting.pop())
+                future = self._guard(lambda: next(finished))
+                lo, hi, generation = running.pop(future)
+                try:
+                    result = self._guard(future.result)
+                except FutureCancelledError:
+                    if generation == self._scatters:  # this call's data is gone
+                        if self._scatters > scatters:
+                            raise
+                        self.scatter(*self._arrays)
+                    waiting.append((lo, hi))
+                    continue
+                finally:
+                    future.release()
+                save(lo, result)
+                timings.append((result.worker, result.seconds))
         finally:
-            for future in futures:
+            for future in running:
                 future.release()
+        stats.add(timings, time.perf_counter() - start)
 
     def _guard(self, call):
         """Run ``call``; the cluster going away becomes one ClusterError."""
@@ -334,6 +352,24 @@ class DaskExecutor:
     @property
     def workers(self) -> int:
         return len(self.client.scheduler_info().get("workers", {}))
+
+
+def _forget_sent_messages(client) -> None:
+    """Dask keeps the last messages each batched comm sent (1000 by default, those
+    under 1 MB) for debugging: the client's to the scheduler hold the chunks of the
+    last 1000 tasks, and so do an in-process scheduler's to its workers. Those logs
+    would hold the swarm in the coordinator; they are emptied (before each round,
+    so comms to workers that joined since are covered)."""
+    import collections
+
+    comms = [getattr(client, "scheduler_comm", None)]
+    scheduler = getattr(getattr(client, "cluster", None), "scheduler", None)
+    if scheduler is not None:
+        comms += [*getattr(scheduler, "stream_comms", {}).values()]
+        comms += [*getattr(scheduler, "client_comms", {}).values()]
+    for comm in comms:
+        if comm is not None and hasattr(comm, "recent_message_log"):
+            comm.recent_message_log = collections.deque(maxlen=0)
 
 
 def _import_distributed():

@@ -2,6 +2,12 @@
 
 Written atomically (temp file, then rename), so a failed write leaves the old
 file as it was. Arrays are stored agents first, uncompressed.
+
+A swarm whose wide per-agent arrays exceed ``store.MEMORY_BUDGET`` loads with
+them in scratch files (:class:`fannctl.swarm.store.AgentArray`): the guarded
+child copies each dataset a chunk at a time into a scratch file the parent
+opened, and a save copies them back a chunk at a time; neither holds the
+arrays whole.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from fannctl.io._files import (
 )
 from fannctl.network import Network, Scaling, validate
 from fannctl.params import TrainingParams
+from fannctl.swarm import store
 from fannctl.swarm.population import HYPERPARAMETERS, EventLog, InitialWeights, Swarm, Vary
 from fannctl.swarm.topology import from_arrays
 
@@ -38,6 +45,15 @@ _STATE = (
     "best_error",
     "errors",
 )
+# the wide per-agent arrays, kept on disk when large: attribute -> dataset
+_WIDE = {
+    "weights": "agents/weights",
+    "steepness": "agents/steepness",
+    "prev_steps": "state/prev_steps",
+    "prev_slopes": "state/prev_slopes",
+    "velocity": "state/velocity",
+    "best_weights": "state/best_weights",
+}
 _H5_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError, IndexError)
 
 
@@ -102,15 +118,8 @@ def _write(swarm: Swarm, target: str) -> None:
             for name in Scaling.FIELDS:
                 scaling.create_dataset(name, data=np.asarray(getattr(net.scaling, name)))
         agents = root.create_group("agents")
-        if isinstance(swarm.weights, InitialWeights):
-            dataset = agents.create_dataset(
-                "weights", shape=swarm.weights.shape, dtype=swarm.weights.dtype
-            )
-            for lo, hi, block in swarm.weights.blocks():
-                dataset[lo:hi] = block
-        else:
-            agents.create_dataset("weights", data=swarm.weights)
-        agents.create_dataset("steepness", data=swarm.steepness)
+        _put(agents, "weights", swarm.weights)
+        _put(agents, "steepness", swarm.steepness)
         agents.create_dataset("algorithm", data=swarm.algorithm)
         hyper = agents.create_group("hyper")
         for name in HYPERPARAMETERS:
@@ -119,7 +128,7 @@ def _write(swarm: Swarm, target: str) -> None:
         for name in _STATE:
             value = getattr(swarm, name)
             if value is not None:
-                state.create_dataset(name, data=value)
+                _put(state, name, value)
         topo = root.create_group("topology")
         topo.attrs["spec"] = swarm.topology.spec
         if swarm.topology.offsets is not None:
@@ -135,18 +144,45 @@ def _write(swarm: Swarm, target: str) -> None:
         root.create_dataset("provenance", shape=(len(rows),), dtype=strings, data=rows or None)
 
 
+def _put(group: Any, name: str, value: Any) -> None:
+    """A dataset from an array, or a chunk at a time from an AgentArray or lazy weights."""
+    if isinstance(value, InitialWeights):
+        dataset = group.create_dataset(name, shape=value.shape, dtype=value.dtype)
+        for lo, hi, block in value.blocks():
+            dataset[lo:hi] = block
+    elif isinstance(value, store.AgentArray):
+        dataset = group.create_dataset(name, shape=value.shape, dtype=value.dtype)
+        for lo, hi, block in value.blocks():
+            dataset[lo:hi] = block
+    else:
+        group.create_dataset(name, data=value)
+
+
 def load_swarm(path: PathLike) -> Swarm:
     """Read a swarm file; FormatError (one line, naming the file) if it is not one.
-    The file is parsed in a forked child (``run_guarded``), as every HDF5 read is."""
+    The file is parsed in a forked child (``run_guarded``), as every HDF5 read is;
+    wide arrays past ``store.MEMORY_BUDGET`` go to scratch files, not memory."""
     name = display_name(path)
     if not is_swarm_file(path):
         if not os.path.exists(os.fspath(path)):
             raise FannctlError(f"{name}: no such file")
         raise FormatError(f'{name}: not a fannctl swarm file (no format="{FORMAT}" attribute)')
-    return run_guarded(lambda: _load(path, name), name, os.path.getsize(path))
+    size = os.path.getsize(path)
+    disk: dict[str, store.AgentArray] = {}
+    if size > store.MEMORY_BUDGET:
+        wide = run_guarded(lambda: _open(path, name, _wide_shapes), name, size)
+        if sum(int(np.prod(s)) * np.dtype(d).itemsize for s, d in wide.values()) > (
+            store.MEMORY_BUDGET
+        ):
+            where = os.path.dirname(os.path.abspath(os.fspath(path)))
+            disk = {key: store.AgentArray(s, d, where) for key, (s, d) in wide.items()}
+    swarm = run_guarded(lambda: _open(path, name, lambda root: _read(root, name, disk)), name, size)
+    for key, array in disk.items():  # filled by the child through the inherited files
+        setattr(swarm, key, array)
+    return swarm
 
 
-def _load(path: PathLike, name: str) -> Swarm:
+def _open(path: PathLike, name: str, read: Any) -> Any:
     import h5py
 
     try:
@@ -157,18 +193,41 @@ def _load(path: PathLike, name: str) -> Swarm:
                     f"{name}: swarm schema version {version} is newer than this fannctl reads "
                     f"({SCHEMA_VERSION})"
                 )
-            return _read(root, name)
+            return read(root)
     except FannctlError:
         raise
     except _H5_ERRORS as error:
         raise FormatError(f"{name}: broken swarm file ({str(error).splitlines()[0]})") from None
 
 
-def _read(root: Any, name: str) -> Swarm:
+def _wide_shapes(root: Any) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Shape and dtype of each wide per-agent dataset the file holds."""
+    found = {}
+    for key, where in _WIDE.items():
+        if where in root and len(root[where].shape) == 2:
+            found[key] = (tuple(int(n) for n in root[where].shape), root[where].dtype.str)
+    return found
+
+
+def _wide(root: Any, key: str, disk: dict[str, store.AgentArray]) -> Any:
+    """A wide dataset: read whole, or copied a chunk at a time into its scratch file."""
+    dataset = root[_WIDE[key]]
+    if key not in disk:
+        return dataset[()]
+    target = disk[key]
+    if dataset.shape != target.shape:
+        raise FormatError(f"broken swarm file ({key} changed while read)")
+    for lo in range(0, target.shape[0], target.block_rows()):
+        target.write(lo, dataset[lo : lo + target.block_rows()])
+    return target
+
+
+def _read(root: Any, name: str, disk: dict[str, store.AgentArray] | None = None) -> Swarm:
+    disk = disk or {}
     shape = root["template"]
     agents = root["agents"]
-    weights = agents["weights"][()]
-    steepness = agents["steepness"][()]
+    weights = _wide(root, "weights", disk)
+    steepness = _wide(root, "steepness", disk)
     scaling = None
     if "scaling" in shape:
         scaling = Scaling(*(shape["scaling"][f][()] for f in Scaling.FIELDS))
@@ -214,7 +273,8 @@ def _read(root: Any, name: str) -> Swarm:
     )
     for key in _STATE:
         if key in root["state"]:
-            setattr(swarm, key, root["state"][key][()])
+            value = _wide(root, key, disk) if key in _WIDE else root["state"][key][()]
+            setattr(swarm, key, value)
     events = EventLog()
     columns = {k: root["events"][k][()] for k in EventLog.COLUMNS}
     _check_shapes(swarm, columns, name)
@@ -227,6 +287,8 @@ def _read(root: Any, name: str) -> Swarm:
     )
     if root["provenance"].shape[0]:
         swarm.provenance = [json.loads(_text(r)) for r in root["provenance"][()]]
+    for key in disk:  # the parent holds these; the child sends back the rest
+        setattr(swarm, key, None)
     return swarm
 
 

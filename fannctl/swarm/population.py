@@ -24,6 +24,7 @@ import numpy as np
 from fannctl.errors import ParameterError
 from fannctl.network import Network, build, layer_counts
 from fannctl.params import ALGORITHMS, TrainingParams, algorithm_id
+from fannctl.swarm import store
 from fannctl.swarm.topology import Topology
 from fannctl.swarm.topology import build as build_topology
 
@@ -173,7 +174,10 @@ class Swarm:
     """A population of same-shape networks and everything needed to resume it."""
 
     template: Network
-    weights: np.ndarray  # (agents, connections); InitialWeights straight from lazy spawn
+    # (agents, connections); InitialWeights straight from lazy spawn; the wide arrays
+    # (weights, steepness, prev_*, velocity, best_weights) are store.AgentArrays when
+    # a large swarm is loaded (read and written a chunk of agents at a time)
+    weights: np.ndarray
     steepness: np.ndarray
     algorithm: np.ndarray
     hyper: dict[str, np.ndarray]
@@ -209,10 +213,10 @@ class Swarm:
 
     def ensure_state(self) -> None:
         """Allocate the training arrays (zeros; steps set per agent by the trainer)."""
-        n, c = self.weights.shape
-        if self.prev_steps is None:
-            self.prev_steps = np.zeros((n, c), dtype=self.dtype)
-            self.prev_slopes = np.zeros((n, c), dtype=self.dtype)
+        n = self.agents
+        if self.prev_steps is None:  # where the weights live: memory or a scratch file
+            self.prev_steps = store.zeros_like(self.weights)
+            self.prev_slopes = store.zeros_like(self.weights)
             self.state_algorithm = np.full(n, -1, dtype=np.int8)
             self.sarprop_epoch = np.zeros(n, dtype=np.int64)
 

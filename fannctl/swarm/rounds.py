@@ -21,7 +21,7 @@ import numpy as np
 from fannctl.data import TrainingData, check_fits, scale_data
 from fannctl.errors import ParameterError
 from fannctl.params import algorithm_id
-from fannctl.swarm import batched, cluster, strategies, trainer
+from fannctl.swarm import batched, cluster, store, strategies, trainer
 from fannctl.swarm.population import SWARM_ALGORITHMS, Swarm
 
 SPLITS = ("full", "bootstrap", "shard")
@@ -151,7 +151,8 @@ def data_counts(swarm: Swarm, patterns: int, split: str) -> np.ndarray:
 
 
 def _chunk(swarm: Swarm, lo: int, hi: int, split: str, patterns: int) -> trainer.Chunk:
-    """Agents lo..hi as views into the swarm (trained in place)."""
+    """Agents lo..hi: views into the swarm (trained in place), or copies read from the
+    scratch files of a swarm on disk (written back by the caller)."""
     agents = np.arange(lo, hi)
     return trainer.Chunk(
         agents,
@@ -176,59 +177,74 @@ def train_round(
 ) -> np.ndarray:
     """Local training of every agent, chunk by chunk; the last epoch's MSE per agent.
 
-    With an ``executor`` the chunks train on its workers and come back in chunk
-    order; the same chunks and the same pure function give the same bits.
+    A chunk is read from the swarm, trained and written back (in memory the
+    chunk is a view, trained in place). With an ``executor`` the chunks train on
+    its workers, a bounded number in flight, each written back as it returns;
+    the same chunks and the same pure function give the same bits.
     """
     swarm.ensure_state()
     fresh = np.flatnonzero(swarm.state_algorithm != swarm.algorithm)
     patterns = data.num_patterns
     step = _step(swarm, shape, patterns, config, executor)
     mse = np.empty(swarm.agents)
-    work = batched.Workspace()
-    shipped = []
-    from fannctl.swarm.device import chunk_trainer
+    bounds = [(lo, min(swarm.agents, lo + step)) for lo in range(0, swarm.agents, step)]
 
-    train_chunk = chunk_trainer(config.device, swarm.template)
-    for lo in range(0, swarm.agents, step):
-        hi = min(swarm.agents, lo + step)
-        split = "full" if executor is not None else config.data_split
+    def load(lo: int, hi: int, split: str) -> trainer.Chunk:
         chunk = _chunk(swarm, lo, hi, split, patterns)
         rows = fresh[(fresh >= lo) & (fresh < hi)] - lo
         if rows.size:
             trainer.clear_state(chunk, rows)
-        if executor is not None:
-            shipped.append(chunk)
-            continue
-        mse[lo:hi], _ = train_chunk(
-            chunk,
-            shape,
-            data.inputs,
-            data.outputs,
-            config.epochs_per_round,
-            round_index=swarm.round,
-            seed=swarm.seed,
-            work=work,
-        )
-    if executor is not None:
-        results = executor.train(
-            shipped,
+        return chunk
+
+    def save(lo: int, trained: trainer.Chunk | cluster.TaskResult, chunk_mse: np.ndarray) -> None:
+        hi = lo + trained.weights.shape[0]
+        store.write_rows(swarm.weights, lo, trained.weights)
+        store.write_rows(swarm.prev_steps, lo, trained.prev_steps)
+        store.write_rows(swarm.prev_slopes, lo, trained.prev_slopes)
+        swarm.sarprop_epoch[lo:hi] = trained.sarprop_epoch
+        mse[lo:hi] = chunk_mse
+
+    if executor is None:
+        from fannctl.swarm.device import chunk_trainer
+
+        train_chunk = chunk_trainer(config.device, swarm.template)
+        work = batched.Workspace()
+        for lo, hi in bounds:
+            chunk = load(lo, hi, config.data_split)
+            chunk_mse, _ = train_chunk(
+                chunk,
+                shape,
+                data.inputs,
+                data.outputs,
+                config.epochs_per_round,
+                round_index=swarm.round,
+                seed=swarm.seed,
+                work=work,
+            )
+            save(lo, chunk, chunk_mse)
+    else:
+        executor.train(
+            bounds,
+            lambda lo, hi: load(lo, hi, "full"),  # the split is derived on the worker
+            lambda lo, result: save(lo, result, result.mse),
             shape,
             config.epochs_per_round,
             swarm.round,
             swarm.seed,
             (config.data_split, swarm.agents, swarm.seed),
             _batch(swarm, shape, patterns, config),
+            _window(swarm, step),
             stats if stats is not None else cluster.RoundStats(),
         )
-        for chunk, result in zip(shipped, results, strict=True):
-            lo, hi = int(chunk.agents[0]), int(chunk.agents[-1]) + 1
-            swarm.weights[lo:hi] = result.weights
-            swarm.prev_steps[lo:hi] = result.prev_steps
-            swarm.prev_slopes[lo:hi] = result.prev_slopes
-            swarm.sarprop_epoch[lo:hi] = result.sarprop_epoch
-            mse[lo:hi] = result.mse
     swarm.state_algorithm[:] = swarm.algorithm
     return mse
+
+
+def _row_bytes(swarm: Swarm) -> int:
+    """Bytes of one agent's wide arrays that a chunk reads and writes: weights,
+    training state (or PSO's velocities and bests) and steepness."""
+    itemsize = swarm.dtype.itemsize
+    return (3 * swarm.weights.shape[1] + swarm.steepness.shape[1]) * itemsize
 
 
 def _step(
@@ -238,15 +254,39 @@ def _step(
     config: RunConfig,
     executor: cluster.DaskExecutor | None,
 ) -> int:
-    """Agents per chunk: in-process, the batch; on a cluster, a task's agents."""
+    """Agents per chunk: in-process, the batch; on a cluster, a task's agents. A swarm
+    on disk also keeps a chunk's rows within ``store.CHUNK_BYTES`` (the bits do not
+    depend on chunks)."""
     if executor is not None:
-        return cluster.distributed_chunk(swarm.agents, config.chunk_agents)
-    return _batch(swarm, shape, patterns, config)
+        step = cluster.distributed_chunk(swarm.agents, config.chunk_agents)
+    else:
+        step = _batch(swarm, shape, patterns, config)
+    if store.on_disk(swarm.weights):
+        step = min(step, store.rows_per_chunk(_row_bytes(swarm)))
+    return step
 
 
 def _batch(swarm: Swarm, shape: batched.Shape, patterns: int, config: RunConfig) -> int:
     """Agents per batched computation: --chunk-agents, else the memory budget's."""
     return config.chunk_agents or shape.chunk_agents(patterns, swarm.dtype.itemsize)
+
+
+def _forward_chunk(
+    swarm: Swarm, shape: batched.Shape, patterns: int, config: RunConfig | None = None
+) -> int | None:
+    """Agents per forward pass here: --chunk-agents or the batch's budget, and for a
+    swarm on disk no more rows than ``store.CHUNK_BYTES`` holds."""
+    chunk = config.chunk_agents if config is not None else None
+    if not store.on_disk(swarm.weights):
+        return chunk
+    chunk = chunk or shape.chunk_agents(patterns, swarm.dtype.itemsize)
+    return min(chunk, store.rows_per_chunk(_row_bytes(swarm)))
+
+
+def _window(swarm: Swarm, step: int) -> int:
+    """Tasks in flight on a cluster: as many as keep the chunks shipped and returned
+    within ``store.MEMORY_BUDGET`` (at least one)."""
+    return max(1, store.MEMORY_BUDGET // (2 * step * _row_bytes(swarm)))
 
 
 def ensemble_outputs(
@@ -263,9 +303,11 @@ def ensemble_outputs(
     return total / swarm.agents
 
 
-def ensemble_error(swarm: Swarm, shape: batched.Shape, data: TrainingData) -> tuple[float, int]:
+def ensemble_error(
+    swarm: Swarm, shape: batched.Shape, data: TrainingData, chunk: int | None = None
+) -> tuple[float, int]:
     """FANN's MSE and bit fail of the ensemble mean on ``data`` (already scaled)."""
-    mean = ensemble_outputs(swarm, shape, data.inputs.astype(swarm.dtype, copy=False))
+    mean = ensemble_outputs(swarm, shape, data.inputs.astype(swarm.dtype, copy=False), chunk)
     err = data.outputs.astype(np.float64) - mean
     err[:, shape.halve] /= 2.0
     mse = float((err * err).sum() / err.size)
@@ -273,11 +315,13 @@ def ensemble_error(swarm: Swarm, shape: batched.Shape, data: TrainingData) -> tu
 
 
 def spread(weights: np.ndarray) -> float:
-    """Root-mean-square distance of the agents' weights from their mean."""
-    mean = weights.mean(axis=0, dtype=np.float64)
+    """Root-mean-square distance of the agents' weights from their mean (sums in agent
+    order and over fixed blocks of agents: a chunk at a time, the bits of the whole)."""
+    mean = store.row_sum(weights) / weights.shape[0]
     total = 0.0
-    for lo in range(0, weights.shape[0], 4096):
-        diff = weights[lo : lo + 4096].astype(np.float64) - mean
+    block = store.REDUCE_ROWS
+    for lo in range(0, weights.shape[0], block):
+        diff = np.asarray(weights[lo : lo + block], dtype=np.float64) - mean
         total += float((diff * diff).sum())
     return float(np.sqrt(total / weights.size))
 
@@ -328,7 +372,7 @@ def run(
                 swarm.steepness,
                 test_data.inputs,
                 test_data.outputs,
-                config.chunk_agents,
+                _forward_chunk(swarm, shape, test_data.num_patterns, config),
             )
         swarm.errors = errors.copy()
         if config.strategy == "average":
@@ -349,7 +393,7 @@ def run(
         )
         if test_data is not None:
             record.ensemble_error, record.ensemble_bit_fail = ensemble_error(
-                swarm, shape, test_data
+                swarm, shape, test_data, _forward_chunk(swarm, shape, test_data.num_patterns)
             )
         record.seconds = time.perf_counter() - start
         swarm.round += 1
@@ -377,7 +421,7 @@ def _pso_round(
     """``epochs_per_round`` PSO iterations (forward passes only); current errors.
 
     With an ``executor`` the forward passes run chunk by chunk on its workers;
-    the moves need the whole population and stay here."""
+    the moves need neighbours' bests and stay here, a block of agents at a time."""
 
     def current() -> np.ndarray:
         if executor is None:
@@ -387,16 +431,17 @@ def _pso_round(
                 swarm.steepness,
                 data.inputs,
                 data.outputs,
-                config.chunk_agents,
+                _forward_chunk(swarm, shape, data.num_patterns, config),
             )
             return errors
         step = _step(swarm, shape, data.num_patterns, config, executor)
-        bounds = range(0, swarm.agents, step)
+        bounds = [(lo, min(swarm.agents, lo + step)) for lo in range(0, swarm.agents, step)]
         return executor.errors(
             shape,
-            [swarm.weights[lo : lo + step] for lo in bounds],
-            [swarm.steepness[lo : lo + step] for lo in bounds],
+            bounds,
+            lambda lo, hi: (swarm.weights[lo:hi], swarm.steepness[lo:hi]),
             _batch(swarm, shape, data.num_patterns, config),
+            _window(swarm, step),
             stats if stats is not None else cluster.RoundStats(),
         )
 

@@ -5,6 +5,13 @@ the result never depends on the order agents are visited in. Every random
 choice comes from the agent's own stream for the round
 (``agent_generator(seed, agent, round, purpose)``), or for PSO's per-weight
 factors from a stream per fixed block of AGENT_BLOCK agents, move and round.
+
+The wide per-agent arrays may live on disk (:mod:`fannctl.swarm.store`), so
+every exchange reads and writes them a chunk of agents at a time: a global
+mean adds fixed blocks of ``store.REDUCE_ROWS`` agents in agent order, a
+neighbourhood's rows are fetched by index for the chunk that needs them,
+evolve ranks on the per-agent errors (scalars, in memory) and copies rows a
+chunk of losers at a time. In memory the same code computes the same bits.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fannctl.swarm import store
 from fannctl.swarm.population import AGENT_BLOCK, Swarm, get_values, set_values
 from fannctl.swarm.topology import Topology
 from fannctl.swarm.trainer import agent_generator
@@ -67,21 +75,25 @@ def average(swarm: Swarm, counts: np.ndarray, round_index: int) -> None:
     w = swarm.weights
     if swarm.topology.kind in _GLOBAL_AVERAGE or swarm.agents == 1:
         total = np.zeros(w.shape[1])
-        for lo in range(0, swarm.agents, 4096):
-            total += counts[lo : lo + 4096] @ w[lo : lo + 4096].astype(np.float64)
+        block = store.REDUCE_ROWS  # fixed blocks, in order: the bits never depend on chunks
+        for lo in range(0, swarm.agents, block):
+            total += counts[lo : lo + block] @ np.asarray(w[lo : lo + block], dtype=np.float64)
         w[...] = (total / counts.sum()).astype(w.dtype)
         swarm.events.add(round_index, "average", np.arange(swarm.agents), value=swarm.agents)
         return
     offsets, members = hoods(swarm.topology)
-    old = w.copy()
-    step = max(1, 2**22 // max(1, w.shape[1]))
+    old = store.copy(w)  # the snapshot every neighbourhood reads
+    largest = int(np.diff(offsets).max())
+    step = max(1, store.rows_per_chunk(w.shape[1] * 8) // largest)  # float64 rows gathered
     for lo in range(0, swarm.agents, step):
         hi = min(swarm.agents, lo + step)
         span = members[offsets[lo] : offsets[hi]]
-        weighted = old[span].astype(np.float64) * counts[span, None]
+        weighted = np.asarray(old[span], dtype=np.float64) * counts[span, None]
         sums = np.add.reduceat(weighted, offsets[lo:hi] - offsets[lo], axis=0)
         norm = np.add.reduceat(counts[span], offsets[lo:hi] - offsets[lo])
         w[lo:hi] = (sums / norm[:, None]).astype(w.dtype)
+    if store.on_disk(old):
+        old.close()
     swarm.events.add(round_index, "average", np.arange(swarm.agents), value=np.diff(offsets))
 
 
@@ -163,7 +175,7 @@ def _copy_agents(swarm: Swarm, targets: np.ndarray, sources: np.ndarray) -> None
     ):
         array = getattr(swarm, name)
         if array is not None:
-            array[targets] = array[sources]
+            store.copy_rows(array, targets, sources)
     for array in swarm.hyper.values():
         array[targets] = array[sources]
 
@@ -185,12 +197,12 @@ def pso_step(
     """One PSO move: update personal bests from ``errors``, then velocities and positions."""
     n, c = swarm.weights.shape
     if swarm.velocity is None:
-        swarm.velocity = np.zeros_like(swarm.weights)
-        swarm.best_weights = swarm.weights.copy()
+        swarm.velocity = store.zeros_like(swarm.weights)
+        swarm.best_weights = store.copy(swarm.weights)
         swarm.best_error = np.full(n, np.inf)
     better = errors < swarm.best_error
     swarm.best_error[better] = errors[better]
-    swarm.best_weights[better] = swarm.weights[better]
+    store.copy_where(swarm.best_weights, swarm.weights, better)
     social = neighbourhood_best(swarm, swarm.best_error)
     dt = swarm.weights.dtype
     for block, lo in enumerate(range(0, n, AGENT_BLOCK)):
@@ -198,10 +210,12 @@ def pso_step(
         # one stream per fixed block of agents, move and round (not per compute chunk)
         key = [swarm.seed, PURPOSE_PSO, round_index, iteration, block]
         r = np.random.Generator(np.random.PCG64(key)).random((hi - lo, 2, c), dtype=dt)
-        x = swarm.weights[lo:hi]
+        x = swarm.weights[lo:hi]  # views in memory, chunks read from disk
         v = swarm.velocity[lo:hi]
         v *= dt.type(config.inertia)
         v += dt.type(config.cognitive) * r[:, 0] * (swarm.best_weights[lo:hi] - x)
         v += dt.type(config.social) * r[:, 1] * (swarm.best_weights[social[lo:hi]] - x)
         np.clip(v, -config.max_velocity, config.max_velocity, out=v)
         x += v
+        store.write_rows(swarm.velocity, lo, v)
+        store.write_rows(swarm.weights, lo, x)

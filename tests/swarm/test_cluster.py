@@ -364,3 +364,56 @@ def test_a_missing_or_bad_scheduler_file_is_one_line_and_exit_2(tmp_path: Path):
         assert result.exit_code == 2, result.output
         assert str(scheduler_file) in result.stderr and says in result.stderr
         assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("strategy", ["average", "evolve"])
+def test_the_coordinator_holds_chunks_not_the_swarm(clusters, tmp_path, monkeypatch, strategy):
+    """With the memory budget set small, a swarm whose arrays are many times it runs on
+    the cluster with the coordinator's peak (tracemalloc: numpy, the client and the
+    in-process scheduler all report to it) within a bound set by the budget, and ends
+    with the bits of the in-process run of the swarm in memory. The same run with the
+    swarm in memory goes past the bound: the test can fail."""
+    import tracemalloc
+
+    from fannctl.swarm import save_swarm, store
+    from fannctl.swarm.topology import build as build_topology
+
+    monkeypatch.setattr(store, "REDUCE_ROWS", 16)  # fixed sums: the same for every run
+    data = io.load_data(XOR)
+    config = RunConfig(strategy=strategy, rounds=2, epochs_per_round=2)
+
+    def wide_swarm():
+        swarm = spawn(
+            900,
+            layers=[2, 40, 24, 1],
+            seed=6,
+            vary=[parse_vary("learning_rate=0.2:0.9"), parse_vary("algorithm=rprop,batch")],
+        )
+        swarm.topology = build_topology("ring:2", 900, 6)
+        return swarm
+
+    local = wide_swarm()
+    run(local, data, config, test_data=data)
+    path = tmp_path / "s.h5"
+    save_swarm(wide_swarm(), path)
+    budget = 128 * 2**10
+    bound = 48 * budget  # chunks in flight, their copies in Dask's messages, Dask's own
+
+    def peak(swarm) -> int:
+        tracemalloc.start()
+        try:
+            run(swarm, data, config, test_data=data, executor=_executor(clusters[2]))
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    in_memory = peak(load_swarm(path))
+    monkeypatch.setattr(store, "MEMORY_BUDGET", budget)
+    monkeypatch.setattr(store, "CHUNK_BYTES", budget // 2)
+    remote = load_swarm(path)
+    assert isinstance(remote.weights, store.AgentArray)
+    wide = 3 * remote.weights.nbytes + remote.steepness.nbytes  # what a round passes through
+    assert wide > 90 * budget and wide > bound
+    on_disk = peak(remote)
+    assert on_disk < bound < in_memory, (on_disk, bound, in_memory)
+    assert_same(local, remote, f"{strategy}, the swarm on disk")
