@@ -11,7 +11,8 @@
  * Built with common.cl and activations.cl and the shape as options: -DNI,
  * -DNH, -DNO (layer sizes), -DACT_H, -DACT_O (activation ids: linear,
  * sigmoid, sigmoid_symmetric), -DALG (ALG_BATCH or ALG_RPROP), -DERRFN (0
- * linear, 1 tanh), -DVWIDTH (8 or 16).
+ * linear, 1 tanh), -DVWIDTH (8 or 16), -DPB (patterns computed side by side,
+ * default 2).
  */
 #if VWIDTH == 16
 typedef float16 TV;
@@ -37,6 +38,10 @@ typedef long8 TDL;
 #define NW_O (NH + 1) /* connections of an output neuron */
 #define W_HIDDEN (NH * NW_H)
 #define W_ALL (W_HIDDEN + NO * NW_O)
+#ifndef PB
+#define PB 2 /* patterns computed side by side */
+#endif
+#define PRAGMA_UNROLL _Pragma("unroll")
 
 /* activations.cl's wide_exp on a vector of doubles, operation for operation. */
 inline TD wide_exp_v(TD x)
@@ -151,51 +156,72 @@ kernel void train_tiny(int P, int epochs, int N, const global float *inputs,
     for (int epoch = 0; epoch < epochs; epoch++) {
         TV sse = (TV)0;
         bits = (TVI)0;
-        for (int p = 0; p < P; p++) {
-            TV x[NW_H], h[NW_O], th[NH], dh[NW_O];
-            for (int i = 0; i < NI; i++)
-                x[i] = (TV)inputs[p * NI + i];
-            x[NI] = (TV)1;
+        /* PB patterns at a time: their passes are independent chains the core
+         * overlaps (one pattern's exp chains alone leave it waiting on latency);
+         * the sums over patterns (sse, slopes) still add pattern after pattern. */
+        for (int p0 = 0; p0 < P; p0 += PB) {
+            TV x[PB][NW_H], h[PB][NW_O], dh[PB][NW_O], dout[PB][NO], err[PB][NO];
+            PRAGMA_UNROLL
+            for (int q = 0; q < PB; q++) {
+                int p = min(p0 + q, P - 1); /* past the end: a copy, never added */
+                for (int i = 0; i < NI; i++)
+                    x[q][i] = (TV)inputs[p * NI + i];
+                x[q][NI] = (TV)1;
+            }
             for (int j = 0; j < NH; j++) {
-                TV sum;
-                NEURON_SUM(sum, w + j * NW_H, x, NW_H);
-                th[j] = scaled(sh, sum);
-                h[j] = value_v(th[j], ACT_H);
+                PRAGMA_UNROLL
+                for (int q = 0; q < PB; q++) {
+                    TV sum;
+                    NEURON_SUM(sum, w + j * NW_H, x[q], NW_H);
+                    h[q][j] = value_v(scaled(sh, sum), ACT_H);
+                }
             }
-            h[NH] = (TV)1;
-            TV dout[NO], y[NO];
+            PRAGMA_UNROLL
+            for (int q = 0; q < PB; q++)
+                h[q][NH] = (TV)1;
             for (int o = 0; o < NO; o++) {
-                TV sum;
-                NEURON_SUM(sum, w + W_HIDDEN + o * NW_O, h, NW_O);
-                y[o] = value_v(scaled(so, sum), ACT_O);
-            }
-            for (int o = 0; o < NO; o++) {
-                TV e = (TV)targets[p * NO + o] - y[o];
-                if (symmetric_id(ACT_O))
-                    e /= (TV)2;
-                sse += e * e;
-                bits -= select(e, -e, e < (TV)0) >= bit_limit; /* a true lane is -1 */
+                PRAGMA_UNROLL
+                for (int q = 0; q < PB; q++) {
+                    int p = min(p0 + q, P - 1);
+                    TV sum;
+                    NEURON_SUM(sum, w + W_HIDDEN + o * NW_O, h[q], NW_O);
+                    TV y = value_v(scaled(so, sum), ACT_O);
+                    TV e = (TV)targets[p * NO + o] - y;
+                    if (symmetric_id(ACT_O))
+                        e /= (TV)2;
+                    err[q][o] = e;
 #if ERRFN == 1
-                TV q = TO_V((1.0 + TO_D(e)) / (1.0 - TO_D(e)));
-                TV f = log(q);
-                f = select(f, (TV)17, e > (TV)0.9999999f);
-                e = select(f, (TV)-17, e < (TV)-0.9999999f);
+                    TV r = TO_V((1.0 + TO_D(e)) / (1.0 - TO_D(e)));
+                    TV f = log(r);
+                    f = select(f, (TV)17, e > (TV)0.9999999f);
+                    e = select(f, (TV)-17, e < (TV)-0.9999999f);
 #endif
-                dout[o] = derivative_v(ACT_O, so, y[o]) * e;
+                    dout[q][o] = derivative_v(ACT_O, so, y) * e;
+                }
             }
-            for (int j = 0; j < NW_O; j++)
-                dh[j] = (TV)0;
-            for (int o = 0; o < NO; o++)
-                for (int c = NW_O - 1; c >= 0; c--)
-                    dh[c] += dout[o] * w[W_HIDDEN + o * NW_O + c];
-            for (int j = 0; j < NH; j++)
-                dh[j] *= derivative_v(ACT_H, sh, h[j]);
-            for (int j = 0; j < NH; j++)
-                for (int c = 0; c < NW_H; c++)
-                    slope[j * NW_H + c] += dh[j] * x[c];
-            for (int o = 0; o < NO; o++)
-                for (int c = 0; c < NW_O; c++)
-                    slope[W_HIDDEN + o * NW_O + c] += dout[o] * h[c];
+            PRAGMA_UNROLL
+            for (int q = 0; q < PB; q++) {
+                for (int j = 0; j < NW_O; j++)
+                    dh[q][j] = (TV)0;
+                for (int o = 0; o < NO; o++)
+                    for (int c = NW_O - 1; c >= 0; c--)
+                        dh[q][c] += dout[q][o] * w[W_HIDDEN + o * NW_O + c];
+                for (int j = 0; j < NH; j++)
+                    dh[q][j] *= derivative_v(ACT_H, sh, h[q][j]);
+            }
+            for (int q = 0; q < PB && p0 + q < P; q++) {
+                for (int o = 0; o < NO; o++) {
+                    TV e = err[q][o];
+                    sse += e * e;
+                    bits -= select(e, -e, e < (TV)0) >= bit_limit; /* a true lane is -1 */
+                }
+                for (int j = 0; j < NH; j++)
+                    for (int c = 0; c < NW_H; c++)
+                        slope[j * NW_H + c] += dh[q][j] * x[q][c];
+                for (int o = 0; o < NO; o++)
+                    for (int c = 0; c < NW_O; c++)
+                        slope[W_HIDDEN + o * NW_O + c] += dout[q][o] * h[q][c];
+            }
         }
         mse = TO_V(TO_D(sse) / (double)count);
         for (int c = 0; c < W_ALL; c++) {

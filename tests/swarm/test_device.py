@@ -281,12 +281,29 @@ def test_tiny_kernel_equals_the_general_one(
 ):
     """kernels/swarm_tiny.cl (agents innermost, VWIDTH agents per work-item) gives
     train_agents' bits for every agent, padding lanes and several launches included."""
+    _tiny_against_general(backend, monkeypatch, algorithm, output, error_function, 4)
+
+
+@pytest.mark.parametrize("patterns", [1, 6, 7])
+def test_tiny_kernel_pattern_blocks(backend, monkeypatch, patterns):
+    """The tiny kernel computes PATTERN_BLOCK patterns side by side: a pattern count
+    that is not a multiple of it (the last block part empty) still adds each
+    pattern once, in order (a tail pattern added twice, or sums in block order
+    instead of pattern order, changes the bits)."""
+    _tiny_against_general(backend, monkeypatch, "rprop", "sigmoid_symmetric", 1, patterns)
+
+
+def _tiny_against_general(backend, monkeypatch, algorithm, output, error_function, patterns):
     from fannctl import network
 
     rng = np.random.default_rng(3)
     data = io.load_data(XOR)
     data.inputs = np.column_stack([data.inputs, rng.uniform(-1, 1, 4)])
     data.outputs = np.column_stack([data.outputs, -data.outputs * 0.5])
+    if patterns != 4:  # XOR's rows repeated, moved apart
+        rows = np.arange(patterns) % 4
+        data.inputs = data.inputs[rows] + rng.uniform(-0.1, 0.1, (patterns, 3))
+        data.outputs = data.outputs[rows]
     nets = _nets([3, 4, 2], [algorithm] * 21, "float32")
     for net in nets:
         network.set_activation(net, 2, output, 0.6)

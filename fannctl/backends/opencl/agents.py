@@ -290,7 +290,8 @@ TINY_KERNELS = ("train_tiny",)
 TINY_MAX_WEIGHTS = 64  # connections up to which a network's state stays in registers
 TINY_ACTIVATIONS = (0, 3, 5)  # linear, sigmoid, sigmoid_symmetric
 TINY_ALGORITHMS = (1, 2)  # batch, rprop
-VWIDTH = 8  # agents per work-item (vector lanes)
+VWIDTH = 16  # agents per work-item (vector lanes)
+PATTERN_BLOCK = 4  # patterns a work-item computes side by side
 
 
 def tiny_shape(template: Network) -> tuple[int, int, int, int, int] | None:
@@ -333,7 +334,7 @@ def tiny_program(backend: OpenCLBackend, shape: tuple, algorithm: int, error_fun
     options = (
         f"-DREAL=float{' -DHAVE_DOUBLE' if backend.info.double else ''} -DNI={n_in} "
         f"-DNH={n_hidden} -DNO={n_out} -DACT_H={act_h} -DACT_O={act_o} -DALG={algorithm} "
-        f"-DERRFN={error_function} -DVWIDTH={VWIDTH}"
+        f"-DERRFN={error_function} -DVWIDTH={VWIDTH} -DPB={PATTERN_BLOCK}"
     )
     try:
         return kernels.build(
@@ -405,6 +406,10 @@ def train_tiny(
     hp_all = agent_hyper_params(
         hyper, np.full(n, float(P)), template.params.bit_fail_limit, np.float32
     )
+    # on a CPU, one work-item per work-group: PoCL hands whole work-groups to its
+    # threads, and left to choose it made all 625 work-items of 10,000 agents one
+    # group (one thread busy under --threads 2), compiled anew for each swarm size
+    local = (1,) if backend.info.kind == "cpu" else None
 
     def lanes(rows: np.ndarray, width: int) -> np.ndarray:
         """(agents, k) -> (k, width): agents innermost, padded with agent lo's values."""
@@ -427,7 +432,7 @@ def train_tiny(
         out_mse = b.buffer("tiny_mse", 4 * width)
         out_bits = b.buffer("tiny_bits", 4 * width)
         b.run_kernel(
-            kernel, (width // VWIDTH,), None,
+            kernel, (width // VWIDTH,), local,
             np.int32(P), np.int32(epochs), np.int32(width), x, y, sh, so, w, pg, ps, hp,
             out_mse, out_bits,
         )  # fmt: skip
