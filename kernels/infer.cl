@@ -15,7 +15,8 @@
  *
  * The activation runs on each vector of eight (four) neurons at once where
  * the vector's neurons share one function with a vector form and steepnesses
- * whose +-150/s clamp is a plain range (vids >= 0, decided on the host):
+ * whose +-150/s clamp is a plain range (vids >= 0, decided on the host, which
+ * also computes each 150/s, correctly rounded as a C division):
  * value8 for floats, as the dense training path; for doubles the sigmoids
  * and linear with the device's exp. Other vectors go lane by lane through
  * FANN's scalar code (activation_value), as the per-pattern kernels do.
@@ -38,13 +39,17 @@
 #define VLOADA(i, p) (((const global REALV *)(p))[i])
 #define VSTOREA(x, i, p) (((global REALV *)(p))[i] = (x))
 
-/* s * sum clamped to +-150/s, then the value, for one vector of neurons. */
-inline REALV infer_value(REALV acc, int vid, const global REAL *steep, const global int *ids)
+/* s * sum clamped to +-150/s (limit: 150/s, computed on the host), then the
+ * value, for one vector of neurons. The two sigmoids are written out here
+ * (value8's formulas, inlined: PoCL calls value8's switch as a function that
+ * also computes the derivative). */
+inline REALV infer_value(REALV acc, int vid, const global REAL *steep,
+                         const global REAL *limits, const global int *ids)
 {
     REALV s = VLOADA(0, steep);
     REALV t = s * acc;
     if (vid >= 0) {
-        REALV limit = (REALV)150 / s;
+        REALV limit = VLOADA(0, limits);
         t = t > limit ? limit : t;
         t = t < -limit ? -limit : t;
 #ifdef REAL_IS_DOUBLE
@@ -54,6 +59,10 @@ inline REALV infer_value(REALV acc, int vid, const global REAL *steep, const glo
             return (REALV)2 / ((REALV)1 + exp((REALV)-2 * t)) - (REALV)1;
         return t; /* A_LINEAR */
 #else
+        if (vid == A_SIGMOID_SYMMETRIC)
+            return (V)2.0f / (vexp(t * -2.0f) + 1.0f) - 1.0f;
+        if (vid == A_SIGMOID)
+            return (V)1.0f / (vexp(t * -2.0f) + 1.0f);
         return value8(vid, t);
 #endif
     }
@@ -63,7 +72,7 @@ inline REALV infer_value(REALV acc, int vid, const global REAL *steep, const glo
     PVSTORE(s, 0, steeps);
     for (int l = 0; l < VW; l++) {
         REAL tl = steeps[l] * lanes[l];
-        REAL limit = (REAL)150 / steeps[l];
+        REAL limit = limits[l];
         if (tl > limit)
             tl = limit;
         else if (tl < -limit)
@@ -88,17 +97,18 @@ inline REALV infer_value(REALV acc, int vid, const global REAL *steep, const glo
     {                                                                               \
         int vec = v0 + v;                                                           \
         const global REAL *sv = steep + vec * VW;                                   \
+        const global REAL *lv = limits + vec * VW;                                  \
         const global int *iv = ids + vec * VW;                                      \
         int vid = vids[vec];                                                        \
-        VSTOREA(infer_value(a0##v, vid, sv, iv), vec, d0);                          \
-        VSTOREA(infer_value(a1##v, vid, sv, iv), vec, d1);                          \
-        VSTOREA(infer_value(a2##v, vid, sv, iv), vec, d2);                          \
+        VSTOREA(infer_value(a0##v, vid, sv, lv, iv), vec, d0);                      \
+        VSTOREA(infer_value(a1##v, vid, sv, lv, iv), vec, d1);                      \
+        VSTOREA(infer_value(a2##v, vid, sv, lv, iv), vec, d2);                      \
     }
 
 /* One layer for three patterns: sources s0..s2 (n_src values each, the bias
  * implied), values into d0..d2 (width each). */
 inline void infer_layer(int n_src, int width, const global REAL *wt, const global REAL *steep,
-                        const global int *ids, const global int *vids, const global REAL *s0,
+                        const global REAL *limits, const global int *ids, const global int *vids, const global REAL *s0,
                         const global REAL *s1, const global REAL *s2, global REAL *d0,
                         global REAL *d1, global REAL *d2)
 {
@@ -135,11 +145,13 @@ inline void infer_layer(int n_src, int width, const global REAL *wt, const globa
 /* Outputs out[p][o] of patterns [item * rows, (item + 1) * rows) (the last
  * item's short tail repeats its last pattern and stores nothing for it).
  * scratch: per work-item 2 x INFER_ROWS rows of `stride` values (stride a
- * whole number of vectors, at least every layer's width). dim 0 items. */
+ * whole number of vectors, at least every layer's width); limits: 150/s per
+ * neuron, padded as steep. dim 0 items. */
 kernel void dense_infer(int P, int rows, int n_layers, int n_in, int n_out, int stride,
                         const global int *table, const global REAL *wt,
-                        const global REAL *steep, const global int *ids,
-                        const global int *vids, const global REAL *inputs, global REAL *out,
+                        const global REAL *steep, const global REAL *limits,
+                        const global int *ids, const global int *vids,
+                        const global REAL *inputs, global REAL *out,
                         global REAL *scratch)
 {
     int item = get_global_id(0);
@@ -157,7 +169,8 @@ kernel void dense_infer(int P, int rows, int n_layers, int n_in, int n_out, int 
         for (int layer = 0; layer < n_layers; layer++) {
             const global int *row = table + layer * IL_COUNT;
             infer_layer(row[IL_SOURCES], row[IL_WIDTH], wt + row[IL_WEIGHTS],
-                        steep + row[IL_NEURONS], ids + row[IL_NEURONS], vids + row[IL_VECTORS],
+                        steep + row[IL_NEURONS], limits + row[IL_NEURONS], ids + row[IL_NEURONS],
+                        vids + row[IL_VECTORS],
                         s0, s1, s2, d, d + stride, d + 2 * stride);
             s0 = d;
             s1 = d + stride;

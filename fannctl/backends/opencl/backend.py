@@ -18,6 +18,7 @@ fallback to the next device.
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ INFER_ROWS = 3  # patterns a work-item computes together
 IL_SIZE, IL_SOURCES, IL_WIDTH, IL_WEIGHTS, IL_NEURONS, IL_VECTORS = range(6)
 IL_COUNT = 8
 INFER_ITEM_ROWS = 16 * INFER_ROWS  # patterns per work-item on CPU devices (one item a group)
+INFER_BYTES = 4 << 20  # inputs per launch: copied in, then read from cache (about 8k mushroom rows)
 VECTOR_WIDTH = {4: 8, 8: 4}  # neurons per vector in infer.cl (dense.cl's VW) by itemsize
 # functions infer.cl evaluates on whole vectors of neurons, per dtype (dense.cl's forms)
 VECTOR_FORMS = {
@@ -149,6 +151,7 @@ class InferencePlan:
     table: np.ndarray  # (layers, IL_COUNT) int32
     weights: np.ndarray  # each layer's (sources + 1, width) transposed weights, flat
     steepness: np.ndarray  # per neuron, each layer padded to its width
+    limits: np.ndarray  # 150 / steepness per neuron (FANN's clamp), padded likewise
     ids: np.ndarray  # activation id per neuron, padded likewise (int32)
     vids: np.ndarray  # per vector of neurons: its one vector-form function, or -1
     layers: int
@@ -161,7 +164,7 @@ def inference_plan(net: Network, width: int) -> InferencePlan:
     """Transpose and pad ``net``'s layers for ``dense_infer`` (vectors of ``width``)."""
     dtype = net.dtype
     forms = VECTOR_FORMS[dtype.itemsize]
-    table, weights, steeps, ids, vids = [], [], [], [], []
+    table, weights, steeps, limits, ids, vids = [], [], [], [], [], []
     at_weight = at_neuron = at_vector = 0
     for view in layer_views(net):
         size, sources = view.size, view.src_count  # sources include the bias, last
@@ -174,9 +177,9 @@ def inference_plan(net: Network, width: int) -> InferencePlan:
         ident = np.empty(padded, dtype=np.int32)
         ident[:size], ident[size:] = net.activation[layer], net.activation[view.first + size - 1]
         with np.errstate(divide="ignore", invalid="ignore"):
-            limits = (dtype.type(150) / steep).reshape(-1, width)
+            limit = dtype.type(150) / steep
         idv = ident.reshape(-1, width)
-        uniform = (idv == idv[:, :1]).all(axis=1) & (limits >= 0).all(axis=1)
+        uniform = (idv == idv[:, :1]).all(axis=1) & (limit.reshape(-1, width) >= 0).all(axis=1)
         vector = uniform & np.isin(idv[:, 0], list(forms))
         vids.append(np.where(vector, idv[:, 0], -1).astype(np.int32))
         row = np.zeros(IL_COUNT, dtype=np.int32)
@@ -185,6 +188,7 @@ def inference_plan(net: Network, width: int) -> InferencePlan:
         table.append(row)
         weights.append(block.ravel())
         steeps.append(steep)
+        limits.append(limit)
         ids.append(ident)
         at_weight += block.size
         at_neuron += padded
@@ -193,6 +197,7 @@ def inference_plan(net: Network, width: int) -> InferencePlan:
         np.stack(table),
         np.concatenate(weights),
         np.concatenate(steeps),
+        np.concatenate(limits),
         np.concatenate(ids),
         np.concatenate(vids),
         len(table),
@@ -218,6 +223,7 @@ class OpenCLBackend:
         self._programs: dict[str, kernels.Program] = {}
         self._buffers: dict[str, tuple[int, object]] = {}
         self._layouts: dict[str, object] = {}
+        self._inference: dict[str, tuple[InferencePlan, list]] = {}
 
     # -- device -------------------------------------------------------------
     def open(self) -> None:
@@ -426,62 +432,75 @@ class OpenCLBackend:
         depend on the batch it comes in."""
         inputs = np.asarray(inputs)
         result = np.empty((inputs.shape[0], net.num_output), dtype=net.dtype)
-        plan = self._inference_plan(net)
+        if net.network_type == LAYER and not net.is_sparse and net.dtype.itemsize in VECTOR_WIDTH:
+            self._infer(net, inputs, result)
+            return result
         for start in range(0, inputs.shape[0], PATTERN_BLOCK):
             block = inputs[start : start + PATTERN_BLOCK]
-            if plan is not None:
-                self._infer(plan, block, result[start : start + block.shape[0]])
-                continue
             _, bufs, _ = self._pass(net, block, None, MODE_FORWARD)
             self.download(bufs["out"], result[start : start + block.shape[0]])
         return result
 
-    def _inference_plan(self, net: Network) -> InferencePlan | None:
-        """``infer.cl``'s arrays for ``net``, or None when it takes the per-pattern path."""
-        if net.network_type != LAYER or net.is_sparse or net.dtype.itemsize not in VECTOR_WIDTH:
-            return None
-        return inference_plan(net, VECTOR_WIDTH[net.dtype.itemsize])
+    def _inference_buffers(self, net: Network) -> tuple[InferencePlan, list]:
+        """``net``'s plan and its arrays on the device, kept for the last few
+        networks (weights, steepnesses and functions as they are now)."""
+        import pyopencl as cl
 
-    def _infer(self, plan: InferencePlan, inputs: np.ndarray, result: np.ndarray) -> None:
-        """One launch of ``dense_infer`` over a block of patterns into ``result``."""
-        dtype = result.dtype
+        digest = hashlib.sha1(net.dtype.str.encode())
+        for part in (np.asarray(net.layers), net.weights, net.steepness, net.activation):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        key = digest.hexdigest()
+        found = self._inference.get(key)
+        if found is None:
+            plan = inference_plan(net, VECTOR_WIDTH[net.dtype.itemsize])
+            arrays = (plan.table, plan.weights, plan.steepness, plan.limits, plan.ids, plan.vids)
+            flags = cl.mem_flags.READ_ONLY | cl.mem_flags.COPY_HOST_PTR
+            with device_errors(f"{self.name}: cannot upload the network"):
+                bufs = [cl.Buffer(self.context, flags, hostbuf=a) for a in arrays]
+            if len(self._inference) >= 8:
+                self._inference.clear()
+            found = self._inference[key] = (plan, bufs)
+        return found
+
+    def _infer(self, net: Network, inputs: np.ndarray, result: np.ndarray) -> None:
+        """``dense_infer`` over ``inputs`` into ``result``, a block of about
+        INFER_BYTES of inputs per launch (copied in, then read from cache)."""
+        import pyopencl as cl
+
         P = int(inputs.shape[0])
         if P == 0:
             return
+        dtype = net.dtype
         # the kernel first: a first build's self-test uses the same buffer slots
         kernel = self.kernel(dtype, "dense_infer")
+        plan, arrays = self._inference_buffers(net)
+        row_bytes = max(1, plan.n_in * dtype.itemsize)
+        block = min(P, PATTERN_BLOCK, max(INFER_ITEM_ROWS, INFER_BYTES // row_bytes))
         cpu = self.info.kind == "cpu"
         rows = INFER_ITEM_ROWS if cpu else INFER_ROWS
-        items = -(-P // rows)
-        table = self.upload("infer_table", plan.table)
-        wt = self.upload("infer_weights", plan.weights)
-        steep = self.upload("infer_steep", plan.steepness)
-        ids = self.upload("infer_ids", plan.ids)
-        vids = self.upload("infer_vids", plan.vids)
-        x = self.upload("inputs", inputs.astype(dtype, copy=False))
-        out = self.buffer("out", P * plan.n_out * dtype.itemsize)
+        items = -(-block // rows)
+        x = self.buffer("inputs", block * row_bytes)
+        out = self.buffer("out", block * plan.n_out * dtype.itemsize)
         scratch_bytes = items * 2 * INFER_ROWS * plan.stride * dtype.itemsize
         scratch = self.buffer("infer_scratch", scratch_bytes)
-        self.run_kernel(
-            kernel,
-            (items,) if cpu else (round_up(items, LOCAL),),
-            (1,) if cpu else None,
-            np.int32(P),
-            np.int32(rows),
-            np.int32(plan.layers),
-            np.int32(plan.n_in),
-            np.int32(plan.n_out),
-            np.int32(plan.stride),
-            table,
-            wt,
-            steep,
-            ids,
-            vids,
-            x,
-            out,
-            scratch,
-        )
-        self.download(out, result)
+        head = (np.int32(block), np.int32(rows), np.int32(plan.layers), np.int32(plan.n_in))
+        tail = (np.int32(plan.n_out), np.int32(plan.stride), *arrays, x, out, scratch)
+        with device_errors(f"{self.name}: kernel dense_infer failed"):
+            kernel.set_args(*head, *tail)
+            for start in range(0, P, block):
+                part = np.ascontiguousarray(inputs[start : start + block], dtype=dtype)
+                count = part.shape[0]
+                if count != block:
+                    kernel.set_arg(0, np.int32(count))
+                    items = -(-count // rows)
+                cl.enqueue_copy(self.queue, x, part, is_blocking=False)
+                cl.enqueue_nd_range_kernel(
+                    self.queue,
+                    kernel,
+                    (items,) if cpu else (round_up(items, LOCAL),),
+                    (1,) if cpu else None,
+                )
+                cl.enqueue_copy(self.queue, result[start : start + count], out, is_blocking=True)
 
     def activate(self, net: Network, inputs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """Run the net; the flat activation array A (P, T) and each layer's sums t."""
