@@ -447,3 +447,16 @@ def test_shards_partition_the_patterns():
     assert not np.array_equal(bags[0], bags[1])
     again = pattern_weights(population, np.array([3]), 30, "bootstrap")
     np.testing.assert_array_equal(again[0], bags[3])  # per agent, not per chunk
+
+
+def test_spawn_keeps_an_existing_swarm_unless_forced(tmp_path: Path):
+    """swarm spawn onto a trained swarm replaced it without a word (as create once did)."""
+    path = tmp_path / "s.h5"
+    ok("swarm", "spawn", str(path), "--agents", "4", "--layers", "2,3,1", "--seed", "1")
+    before = path.read_bytes()
+    again = invoke("swarm", "spawn", str(path), "--agents", "8", "--layers", "2,3,1")
+    assert again.exit_code == 2
+    assert "exists" in again.output and "--force" in again.output
+    assert path.read_bytes() == before
+    ok("swarm", "spawn", str(path), "--agents", "8", "--layers", "2,3,1", "--force")
+    assert path.read_bytes() != before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -67,10 +68,12 @@ def spawn(
     ] = None,
     seed: options.Seed = None,
     dtype: options.Dtype = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Replace OUT if it exists.")] = False,
     json_out: options.Json = False,
     quiet: options.Quiet = False,
 ) -> None:
-    """Create a swarm of agents that share one network shape.
+    """Create a swarm of agents that share one network shape (an existing OUT only
+    with --force: it may hold a trained swarm).
 
     Example: fannctl swarm spawn s.h5 --agents 1000 --layers 125,32,2 --topology ring:2
     --vary learning_rate=0.3:1.0 --vary hidden_steepness=0.25:1.0 --seed 7
@@ -79,6 +82,10 @@ def spawn(
         from fannctl import io, swarm
         from fannctl.errors import ParameterError
 
+        if not force and os.path.exists(out):
+            raise ParameterError(
+                f"{out}: exists (a trained swarm, perhaps); use --force to replace it"
+            )
         if layers is None and from_net is None:
             raise ParameterError("swarm spawn needs --layers or --from NET")
         if layers is not None and from_net is not None:
