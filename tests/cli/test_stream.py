@@ -383,3 +383,21 @@ def test_fann_blocks_equal_the_whole_file_reader_and_name_a_late_error(tmp_path:
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(FormatError, match=r"big\.data:1502: value 3: 'oops' is not a number"):
         list(stream.read_blocks(path, 3, 2, block_patterns=101))
+
+
+def test_a_stored_arrays_blocks_are_cut_to_fit_in_cache(tmp_path, monkeypatch):
+    """.npy blocks hold about BINARY_BLOCK_BYTES of inputs, in whole kilo-rows, so the
+    NaN check and the forward pass read each block from cache; every row comes once."""
+    import numpy as np
+
+    from fannctl import stream
+
+    rows = np.random.default_rng(0).random((3000, 125)).astype(np.float32)
+    path = tmp_path / "x.npy"
+    np.save(path, rows)
+    monkeypatch.setattr(stream, "BINARY_BLOCK_BYTES", 125 * 4 * 2100)
+    blocks = [b.inputs for b in stream.read_blocks(path, 125, 1)]
+    assert [len(b) for b in blocks] == [2048, 952]
+    np.testing.assert_array_equal(np.concatenate(blocks), rows)
+    small = [len(b.inputs) for b in stream.read_blocks(path, 125, 1, block_patterns=1000)]
+    assert small == [1000, 1000, 1000]  # a caller's smaller block still holds
