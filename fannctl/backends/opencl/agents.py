@@ -319,7 +319,7 @@ def tiny_shape(template: Network) -> tuple[int, int, int, int, int] | None:
     return n_in, n_hidden, n_out, int(hidden[0]), int(output[0])
 
 
-def _old_pocl(platform_version: str) -> bool:
+def old_pocl(platform_version: str) -> bool:
     """PoCL before 3.1: the wheel's 3.0-rc2 (LLVM 14) aborts the process compiling
     train_tiny ("LLVM ERROR: Cannot emit physreg copy instruction"), so it is
     never asked to."""
@@ -362,7 +362,7 @@ def tiny_applies(
     shape = tiny_shape(template)
     if shape is None or pattern_weights is not None or not backend.info.double:
         return False
-    if _old_pocl(backend.info.platform_version):
+    if old_pocl(backend.info.platform_version):
         return False
     kinds = np.unique(algorithm)
     if kinds.size != 1 or int(kinds[0]) not in TINY_ALGORITHMS:
