@@ -66,38 +66,19 @@ def train_chunk_on(
     )
     inputs = inputs.astype(dtype, copy=False)
     targets = targets.astype(dtype, copy=False)
-    if tiny and agents.tiny_applies(
-        backend, template, chunk.algorithm, chunk.hyper, chunk.steepness, chunk.pattern_weights
-    ):
-        return agents.train_tiny(
-            backend,
-            template,
-            weights=chunk.weights,
-            steepness=chunk.steepness,
-            algorithm=chunk.algorithm,
-            hyper=chunk.hyper,
-            prev_steps=chunk.prev_steps,
-            prev_slopes=chunk.prev_slopes,
-            inputs=inputs,
-            targets=targets,
-            epochs=epochs,
-        )
-    return agents.train_agents(
-        backend,
-        template,
-        weights=chunk.weights,
-        steepness=chunk.steepness,
-        algorithm=chunk.algorithm.astype(np.int32),
-        hyper=chunk.hyper,
-        prev_steps=chunk.prev_steps,
-        prev_slopes=chunk.prev_slopes,
-        sarprop_epoch=chunk.sarprop_epoch,
-        pattern_weights=chunk.pattern_weights,
-        inputs=inputs,
-        targets=targets,
-        epochs=epochs,
-        draw=draw,
+    arrays = agents.Agents(
+        chunk.weights,
+        chunk.steepness,
+        chunk.algorithm.astype(np.int32),
+        chunk.hyper,
+        chunk.prev_steps,
+        chunk.prev_slopes,
+        chunk.sarprop_epoch,
+        chunk.pattern_weights,
     )
+    if tiny and agents.tiny_applies(backend, template, arrays):
+        return agents.train_tiny(backend, template, arrays, inputs, targets, epochs)
+    return agents.train_agents(backend, template, arrays, inputs, targets, epochs, draw)
 
 
 def chunk_trainer(device: str | None, template: Network) -> ChunkTrainer:

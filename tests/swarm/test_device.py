@@ -335,9 +335,11 @@ def _tiny_against_general(backend, monkeypatch, algorithm, output, error_functio
     shape = batched.Shape.of(nets[0])
     general, tiny = _chunk(nets), _chunk(nets)
     args = (shape, data.inputs, data.outputs, 60)
-    assert cl_agents.tiny_applies(
-        backend, nets[0], tiny.algorithm, tiny.hyper, tiny.steepness, None
-    ), "the case is one the tiny kernel takes"
+    arrays = cl_agents.Agents(
+        tiny.weights, tiny.steepness, tiny.algorithm, tiny.hyper,
+        tiny.prev_steps, tiny.prev_slopes, tiny.sarprop_epoch,
+    )  # fmt: skip
+    assert cl_agents.tiny_applies(backend, nets[0], arrays), "a case the tiny kernel takes"
     want = device.train_chunk_on(
         backend, nets[0], general, *args, round_index=0, seed=0, tiny=False
     )

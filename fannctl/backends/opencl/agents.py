@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -66,6 +67,39 @@ DEVICE_BYTES = 64 * 2**20  # device memory one group of agents may use
 MIN_DRAWS = 256  # SARPROP noise draws kept per agent (at least W more are topped up)
 
 Draw = Callable[[int, int], np.ndarray]
+
+
+@dataclass
+class Agents:
+    """Some agents' arrays, as a swarm chunk holds them (views: trained in place).
+
+    ``weights``, ``prev_steps``, ``prev_slopes``: (agents, connections);
+    ``steepness``: (agents, neurons); ``algorithm`` and ``sarprop_epoch``: (agents,);
+    ``hyper``: a FANN parameter's (agents,) values under its ``TrainingParams`` name;
+    ``pattern_weights``: None (every pattern once) or (agents, patterns).
+    """
+
+    weights: np.ndarray
+    steepness: np.ndarray
+    algorithm: np.ndarray
+    hyper: dict[str, np.ndarray]
+    prev_steps: np.ndarray
+    prev_slopes: np.ndarray
+    sarprop_epoch: np.ndarray
+    pattern_weights: np.ndarray | None = None
+
+    def rows(self, rows: slice) -> Agents:
+        """Some of these agents, as views."""
+        return Agents(
+            self.weights[rows],
+            self.steepness[rows],
+            self.algorithm[rows],
+            {k: v[rows] for k, v in self.hyper.items()},
+            self.prev_steps[rows],
+            self.prev_slopes[rows],
+            self.sarprop_epoch[rows],
+            None if self.pattern_weights is None else self.pattern_weights[rows],
+        )
 
 
 def swarm_program(backend: OpenCLBackend, dtype: np.dtype) -> kernels.Program:
@@ -134,15 +168,7 @@ def group_size(template: Network, patterns: int, weighted: bool, sarprop: bool) 
 def train_agents(
     backend: OpenCLBackend,
     template: Network,
-    *,
-    weights: np.ndarray,
-    steepness: np.ndarray,
-    algorithm: np.ndarray,
-    hyper: dict[str, np.ndarray],
-    prev_steps: np.ndarray,
-    prev_slopes: np.ndarray,
-    sarprop_epoch: np.ndarray,
-    pattern_weights: np.ndarray | None,
+    agents: Agents,
     inputs: np.ndarray,
     targets: np.ndarray,
     epochs: int,
@@ -150,25 +176,18 @@ def train_agents(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``epochs`` epochs of every agent on the device; the arrays change in place.
     Returns the last epoch's MSE and bit fail per agent."""
-    n = weights.shape[0]
-    sarprop = bool((algorithm == SARPROP).any())
-    step = group_size(template, inputs.shape[0], pattern_weights is not None, sarprop)
+    n = agents.weights.shape[0]
+    sarprop = bool((agents.algorithm == SARPROP).any())
+    weighted = agents.pattern_weights is not None
+    step = group_size(template, inputs.shape[0], weighted, sarprop)
     mse = np.zeros(n)
     bit_fail = np.zeros(n, dtype=np.int64)
     for lo in range(0, n, step):
-        hi = min(n, lo + step)
-        rows = slice(lo, hi)
+        rows = slice(lo, min(n, lo + step))
         group = _Group(
             backend,
             template,
-            weights[rows],
-            steepness[rows],
-            algorithm[rows],
-            {k: v[rows] for k, v in hyper.items()},
-            prev_steps[rows],
-            prev_slopes[rows],
-            sarprop_epoch[rows],
-            None if pattern_weights is None else pattern_weights[rows],
+            agents.rows(rows),
             inputs,
             targets,
             lambda row, count, lo=lo: draw(lo + row, count),
@@ -184,18 +203,14 @@ class _Group:
         self,
         backend: OpenCLBackend,
         template: Network,
-        weights: np.ndarray,
-        steepness: np.ndarray,
-        algorithm: np.ndarray,
-        hyper: dict[str, np.ndarray],
-        prev_steps: np.ndarray,
-        prev_slopes: np.ndarray,
-        sarprop_epoch: np.ndarray,
-        pattern_weights: np.ndarray | None,
+        agents: Agents,
         inputs: np.ndarray,
         targets: np.ndarray,
         draw: Draw,
     ) -> None:
+        weights, steepness, algorithm = agents.weights, agents.steepness, agents.algorithm
+        prev_steps, prev_slopes = agents.prev_steps, agents.prev_slopes
+        sarprop_epoch, pattern_weights = agents.sarprop_epoch, agents.pattern_weights
         b = backend
         dt = weights.dtype
         if not b.supports(dt):
@@ -214,8 +229,8 @@ class _Group:
             patterns = np.full(n, float(P))
         else:
             patterns = pattern_weights.sum(axis=1, dtype=np.float64)
-        hp = agent_hyper_params(hyper, patterns, template.params.bit_fail_limit, dt)
-        decay = (hyper["weight_decay"] * patterns).astype(dt)
+        hp = agent_hyper_params(agents.hyper, patterns, template.params.bit_fail_limit, dt)
+        decay = (agents.hyper["weight_decay"] * patterns).astype(dt)
         ip = np.zeros((n, IP_COUNT), dtype=np.int32)
         ip[:, IP_ALGORITHM] = algorithm
         ip[:, IP_ERROR_FUNCTION] = template.params.train_error_function
@@ -348,27 +363,21 @@ def tiny_program(backend: OpenCLBackend, shape: tuple, algorithm: int, error_fun
         raise DeviceUnusable(f"{backend.name}: {exc}") from None
 
 
-def tiny_applies(
-    backend: OpenCLBackend,
-    template: Network,
-    algorithm: np.ndarray,
-    hyper: dict[str, np.ndarray],
-    steepness: np.ndarray,
-    pattern_weights: np.ndarray | None,
-) -> bool:
+def tiny_applies(backend: OpenCLBackend, template: Network, agents: Agents) -> bool:
     """Whether train_tiny computes this chunk: a tiny shape (tiny_shape), one
     algorithm of TINY_ALGORITHMS, no pattern weights or weight decay, one
     steepness per layer per agent, and a device with doubles (for exp)."""
     shape = tiny_shape(template)
-    if shape is None or pattern_weights is not None or not backend.info.double:
+    if shape is None or agents.pattern_weights is not None or not backend.info.double:
         return False
     if old_pocl(backend.info.platform_version):
         return False
-    kinds = np.unique(algorithm)
+    kinds = np.unique(agents.algorithm)
     if kinds.size != 1 or int(kinds[0]) not in TINY_ALGORITHMS:
         return False
-    if hyper["weight_decay"].any():
+    if agents.hyper["weight_decay"].any():
         return False
+    steepness = agents.steepness
     n_in, n_hidden, n_out = shape[:3]
     hidden = steepness[:, n_in + 1 : n_in + 1 + n_hidden]
     output = steepness[:, n_in + n_hidden + 2 : n_in + n_hidden + 2 + n_out]
@@ -378,18 +387,14 @@ def tiny_applies(
 def train_tiny(
     backend: OpenCLBackend,
     template: Network,
-    *,
-    weights: np.ndarray,
-    steepness: np.ndarray,
-    algorithm: np.ndarray,
-    hyper: dict[str, np.ndarray],
-    prev_steps: np.ndarray,
-    prev_slopes: np.ndarray,
+    agents: Agents,
     inputs: np.ndarray,
     targets: np.ndarray,
     epochs: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """train_agents for a chunk tiny_applies to: agents innermost, VWIDTH per work-item."""
+    weights, steepness, algorithm = agents.weights, agents.steepness, agents.algorithm
+    prev_steps, prev_slopes, hyper = agents.prev_steps, agents.prev_slopes, agents.hyper
     shape = tiny_shape(template)
     n_in, n_hidden = shape[0], shape[1]
     n = weights.shape[0]
