@@ -86,6 +86,7 @@ def device_self_test(info) -> dict:
     from fannctl import devices
     from fannctl.devices import registry, verdicts
 
+    verdicts.forget(info)  # tested again, not taken from an earlier pass
     backend = devices.registry.backend(info)
     entry = info.describe()
     results, failure = {}, None
@@ -101,8 +102,7 @@ def device_self_test(info) -> dict:
             failure = failure or str(exc)
     entry["self_test"] = results
     if failure is None:
-        entry["status"] = "usable"
-        verdicts.forget(info)
+        entry["status"] = "usable"  # the passes are remembered (registry._verify)
     else:
         cause, remedy = verdicts.diagnose(info, failure)
         entry.update(status="unusable", cause=cause, remedy=remedy, log=failure)

@@ -16,6 +16,8 @@ import dataclasses
 import warnings
 from collections.abc import Callable
 
+import numpy as np
+
 from fannctl.devices import names, verdicts
 from fannctl.errors import DeviceError, DeviceUnusable, ParameterError
 
@@ -123,10 +125,22 @@ def backend(info):
     found = _OPENED.get(info.uid)
     if found is None:
         from fannctl.backends.opencl.train import OpenCLDevice
-        from fannctl.devices import selftest
 
-        found = _OPENED[info.uid] = OpenCLDevice(info, verify=selftest.check)
+        found = _OPENED[info.uid] = OpenCLDevice(info, verify=_verify)
     return found
+
+
+def _verify(backend, dtype) -> None:
+    """The device self-test, once per device, driver, kernel sources and fannctl version:
+    a pass is remembered on disk like a failure (``verdicts``), so later processes
+    skip its ~30 ms; ``health`` forgets it first and tests again."""
+    from fannctl.devices import selftest
+
+    name = np.dtype(dtype).name
+    if verdicts.passed(backend.info, name):
+        return
+    selftest.check(backend, dtype)
+    verdicts.store_pass(backend.info, name)
 
 
 def failed(name: str, exc: DeviceError, then: str) -> None:

@@ -1,11 +1,13 @@
 """A device's verdict, remembered across processes, and what to do about it.
 
 A device whose kernels do not build, or which computes wrong results, fails
-the same way in every process. Its verdict is written beside the kernel
-cache (``verdicts/`` in ``kernels.cache_dir()``), keyed by the device's
-stable name, its driver version and fannctl's version, so ``train``,
-``cascade`` and ``auto`` skip it without building again, and say so only
-when the verdict is first written. A new driver or a new fannctl starts
+the same way in every process, and one that passed its self-test passes it
+again. The verdict is written beside the kernel cache (``verdicts/`` in
+``kernels.cache_dir()``), keyed by the device's stable name, its driver,
+fannctl's version and the kernels' source digest, so ``train``, ``cascade``
+and ``auto`` skip a failed device without building again (and say so only
+when the verdict is first written), and a passed one without its ~30 ms
+self-test (``passed``, ``store_pass``). A new driver or a new fannctl starts
 afresh; ``fannctl health`` tests every device again and rewrites its
 verdict. ``diagnose`` turns a failure into one line of cause and remedy.
 """
@@ -55,7 +57,22 @@ def load(info) -> dict | None:
     return found if isinstance(found, dict) and found.get("device") == info.uid else None
 
 
-def store(info, ok: bool, reason: str = "", remedy: str = "") -> None:
+def passed(info, dtype: str) -> bool:
+    """Whether the device passed its self-test in ``dtype`` with these kernels."""
+    found = load(info)
+    return found is not None and found.get("ok") is True and dtype in found.get("passed", [])
+
+
+def store_pass(info, dtype: str) -> None:
+    """Remember that the device passed its self-test in ``dtype``."""
+    found = load(info)
+    done = found.get("passed", []) if found is not None and found.get("ok") is True else []
+    store(info, True, passed=sorted({*done, dtype}))
+
+
+def store(
+    info, ok: bool, reason: str = "", remedy: str = "", passed: list[str] | None = None
+) -> None:
     """Remember a device's verdict (atomically; a cache that cannot be written is skipped)."""
     folder = _folder()
     if folder is None:
@@ -67,6 +84,7 @@ def store(info, ok: bool, reason: str = "", remedy: str = "") -> None:
         "ok": ok,
         "reason": reason,
         "remedy": remedy,
+        "passed": passed or [],
     }
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -174,6 +174,40 @@ def test_verdicts_are_per_driver_and_kernel_sources(tmp_path, monkeypatch):
     assert verdicts.load(info) is None
 
 
+def test_a_passed_self_test_is_remembered_and_health_tests_again(tmp_path, monkeypatch):
+    """A device that passed its self-test with these kernels passes it again: a new
+    process (registry reset) builds from the cache without the ~30 ms check, while
+    health forgets the pass and runs the check itself."""
+    require_opencl()
+    from fannctl.devices import selftest
+
+    monkeypatch.setenv("FANNCTL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("FANNCTL_TEST_DEVICES", DEVICES[0].uid)
+    info = devices.all_devices()[DEVICES[0].index]
+    calls: list[str] = []
+    check = selftest.check
+
+    def counted(backend, dtype):
+        calls.append(np.dtype(dtype).name)
+        check(backend, dtype)
+
+    monkeypatch.setattr(selftest, "check", counted)
+    net = make_net("layer", "float32")
+    devices.reset()
+    devices.device_backend(info.uid).forward(net, make_data().inputs)
+    assert calls == ["float32"] and verdicts.passed(info, "float32")
+    assert not verdicts.passed(info, "float64")
+    devices.reset()  # a new process
+    devices.device_backend(info.uid).forward(net, make_data().inputs)
+    assert calls == ["float32"]
+    devices.reset()
+    entry = health.device_self_test(info)
+    assert entry["status"] == "usable"
+    assert calls.count("float32") == 2  # health ran it again
+    monkeypatch.setenv("POCL_EXTRA_BUILD_FLAGS", "-O0")  # another build: not taken as passed
+    assert not verdicts.passed(info, "float32")
+
+
 def test_diagnosis_of_a_pocl_too_old_for_the_cpu():
     from fannctl.backends.opencl.backend import DeviceInfo
 
