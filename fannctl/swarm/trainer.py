@@ -77,9 +77,9 @@ def train_chunk(
     bit_fail = np.zeros(n, dtype=np.int64)
     inputs = inputs.astype(chunk.weights.dtype, copy=False)
     targets = targets.astype(chunk.weights.dtype, copy=False)
-    kinds = np.unique(chunk.algorithm)
+    kinds = sorted(set(chunk.algorithm.tolist()))  # np.unique would load numpy.ma (8 ms)
     for kind in kinds:
-        if kinds.size == 1:
+        if len(kinds) == 1:
             rows, group = slice(None), chunk
         else:
             rows = np.flatnonzero(chunk.algorithm == kind)
@@ -87,7 +87,7 @@ def train_chunk(
         group_mse, group_fail = _train_group(
             group, shape, inputs, targets, epochs, int(kind), round_index, seed, work
         )
-        if kinds.size > 1:
+        if len(kinds) > 1:
             _put(chunk, rows, group)
         mse[rows], bit_fail[rows] = group_mse, group_fail
     return mse, bit_fail
