@@ -292,14 +292,16 @@ def _window(swarm: Swarm, step: int) -> int:
 def ensemble_outputs(
     swarm: Swarm, shape: batched.Shape, inputs: np.ndarray, chunk: int | None = None
 ) -> np.ndarray:
-    """The mean of every agent's outputs (P, num_output), in float64."""
+    """The mean of every agent's outputs (P, num_output), in float64, summed agent
+    after agent (a cumulative sum is sequential), so the bits do not depend on where
+    the chunks split (a chunk's own sum added to the total would)."""
     step = chunk or shape.chunk_agents(inputs.shape[0], swarm.dtype.itemsize)
     total = np.zeros((inputs.shape[0], shape.num_output))
     for lo in range(0, swarm.agents, step):
         out = batched.outputs(
             shape, swarm.weights[lo : lo + step], swarm.steepness[lo : lo + step], inputs
         )
-        total += out.sum(axis=0, dtype=np.float64)
+        total = np.cumsum(np.concatenate([total[None], out.astype(np.float64)]), axis=0)[-1]
     return total / swarm.agents
 
 

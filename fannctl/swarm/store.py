@@ -39,7 +39,14 @@ REDUCE_ROWS = 4096  # agents per block of a mean over everyone (a fixed order)
 
 
 class AgentArray:
-    """A ``(rows, *row_shape)`` array in an unlinked scratch file (zeros when new)."""
+    """A ``(rows, *row_shape)`` array in an unlinked scratch file (zeros when new).
+
+    Indexes as numpy does for what the swarm uses: an int, a slice, a 1-D index
+    array or a full-length mask for the rows, then columns. Not numpy's (never
+    used, so not built): paired index arrays (``a[[0, 1], [2, 3]]`` selects the
+    outer product), index arrays of more than one dimension (flattened), and
+    negative indices in ``take``/``put``/``copy_rows``.
+    """
 
     def __init__(self, shape: tuple[int, ...], dtype, directory: str | None = None) -> None:
         self.shape = tuple(int(n) for n in shape)
@@ -154,6 +161,11 @@ class AgentArray:
         else:
             index = rows
         if not rest:
+            # numpy's rule: the value broadcasts to the rows, or it is an error (never
+            # fewer or more rows written than the key names)
+            value = np.broadcast_to(
+                np.asarray(value, dtype=self.dtype), (index.size, *self.row_shape)
+            )
             if isinstance(rows, slice):
                 self.write(rows.start, value)
             else:

@@ -169,3 +169,35 @@ def test_cli_run_on_disk_equals_in_memory_and_two_halves_equal_one_run(tmp_path,
     _assert_same(memory, load_swarm(paths["disk"]), "CLI, on disk")
     _assert_same(memory, load_swarm(paths["halves"]), "CLI, two halves on disk")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".fannctl-swarm-")]
+
+
+def test_the_ensemble_mean_does_not_depend_on_the_chunks():
+    """The ensemble's outputs are summed agent after agent: a chunk's own sum added to
+    the total gave other float64 bits for other chunk sizes (the history's ensemble
+    error of a float64 swarm on disk differed from the one in memory)."""
+    from fannctl.swarm import batched
+    from fannctl.swarm.rounds import ensemble_outputs
+
+    swarm = spawn(
+        200, layers=[3, 5, 2], dtype="float64", seed=4,
+        output_activation="linear", hidden_activation="sigmoid_symmetric",
+    )  # fmt: skip
+    swarm.weights[:] = swarm.weights * np.random.default_rng(3).lognormal(0, 3, (200, 1))
+    shape = batched.Shape.of(swarm.template)
+    inputs = np.random.default_rng(2).uniform(-1, 1, (30, 3))
+    whole = ensemble_outputs(swarm, shape, inputs, chunk=200)
+    for chunk in (1, 3, 7, 64):
+        np.testing.assert_array_equal(ensemble_outputs(swarm, shape, inputs, chunk), whole)
+
+
+def test_agent_array_refuses_or_broadcasts_as_numpy_does(small_budget):
+    """A slice given more or fewer rows than it names: numpy raises or broadcasts; the
+    disk array wrote them past the slice, or only the first row."""
+    values, disk = _pair()
+    with pytest.raises(ValueError):
+        values[0:3] = np.ones((5, 5))
+    with pytest.raises(ValueError):
+        disk[0:3] = np.ones((5, 5))
+    values[4:9] = np.arange(5.0)[None]
+    disk[4:9] = np.arange(5.0)[None]
+    np.testing.assert_array_equal(np.asarray(disk), values)
