@@ -81,9 +81,14 @@ def _format_attribute(path: PathLike) -> str | None:
 
     try:
         with h5py.File(path, "r") as root:
-            found = root.attrs.get("format")
+            return _format_of(root)
     except _H5_ERRORS:
         return None
+
+
+def _format_of(root) -> str | None:
+    """An open file's root ``format`` attribute, as text (None when absent)."""
+    found = root.attrs.get("format")
     return found.decode() if isinstance(found, bytes) else None if found is None else str(found)
 
 
@@ -193,8 +198,7 @@ def _open(path: PathLike, name: str, read: Any) -> Any:
 
     try:
         with h5py.File(path, "r") as root:
-            found = root.attrs.get("format")
-            if (found.decode() if isinstance(found, bytes) else found) != FORMAT:
+            if _format_of(root) != FORMAT:
                 raise _not_a_swarm(name)
             version = int(root.attrs.get("schema_version", -1))
             if version > SCHEMA_VERSION or version < 1:
