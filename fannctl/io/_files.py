@@ -200,11 +200,18 @@ GUARD_SECONDS_PER_MB = 0.5
 GUARD = True  # False: read in-process (a library user who trusts the files)
 
 
-def run_guarded(read: Callable[[], T], name: str, size: int = 0) -> T:
+def run_guarded(
+    read: Callable[[], T],
+    name: str,
+    size: int = 0,
+    meanwhile: Callable[[], object] | None = None,
+) -> T:
     """``read()`` in a forked child (where fork exists), its result or error passed back.
 
     A child that crashes, or runs past GUARD_SECONDS (plus GUARD_SECONDS_PER_MB
     per MB of ``size``), is reported as a FormatError naming the file.
+    ``meanwhile()``, if given, runs in this process while the child reads (the
+    two overlap on two cores); an error it raises ends the child and is raised.
     """
     import pickle
     import select
@@ -212,7 +219,10 @@ def run_guarded(read: Callable[[], T], name: str, size: int = 0) -> T:
     import time
 
     if not GUARD or not hasattr(os, "fork"):
-        return read()
+        value = read()
+        if meanwhile is not None:
+            meanwhile()
+        return value
     import h5py  # noqa: F401  # every guarded read is HDF5's: loaded once here, not in each child
 
     reader, writer = os.pipe()
@@ -239,6 +249,14 @@ def run_guarded(read: Callable[[], T], name: str, size: int = 0) -> T:
         finally:
             os._exit(0)
     os.close(writer)
+    if meanwhile is not None:
+        try:
+            meanwhile()
+        except BaseException:
+            os.close(reader)
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
     limit = GUARD_SECONDS + GUARD_SECONDS_PER_MB * size / 1e6
     deadline = time.monotonic() + limit
     chunks = []

@@ -81,6 +81,18 @@ def train_chunk_on(
     return agents.train_agents(backend, template, arrays, inputs, targets, epochs, draw)
 
 
+def prepare_device(device: str | None) -> None:
+    """List and open the devices ``device`` names, as ``chunk_trainer`` will (each
+    is listed and opened once per process): ``swarm run --device`` does this
+    while its swarm file is read in a forked child, so the two overlap."""
+    from fannctl import devices
+
+    if device is None or devices.parse(device)[0] == "numpy":
+        return
+    kind, selector = devices.parse(device)
+    devices.chain(None if kind == "auto" else selector)
+
+
 def chunk_trainer(device: str | None, template: Network) -> ChunkTrainer:
     """A ``train_chunk`` for ``device`` (None or ``numpy``: numpy's own)."""
     from fannctl import devices

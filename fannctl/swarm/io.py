@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -163,10 +164,12 @@ def _put(group: Any, name: str, value: Any) -> None:
         group.create_dataset(name, data=value)
 
 
-def load_swarm(path: PathLike) -> Swarm:
+def load_swarm(path: PathLike, meanwhile: Callable[[], object] | None = None) -> Swarm:
     """Read a swarm file; FormatError (one line, naming the file) if it is not one.
     The file is parsed in a forked child (``run_guarded``), as every HDF5 read is;
-    wide arrays past ``store.MEMORY_BUDGET`` go to scratch files, not memory."""
+    wide arrays past ``store.MEMORY_BUDGET`` go to scratch files, not memory.
+    ``meanwhile()`` runs in this process while the child reads (``swarm run
+    --device`` opens its OpenCL device there)."""
     name = display_name(path)
     if not os.path.isfile(os.fspath(path)):
         raise FannctlError(f"{name}: no such file")
@@ -183,7 +186,9 @@ def load_swarm(path: PathLike) -> Swarm:
         ):
             where = os.path.dirname(os.path.abspath(os.fspath(path)))
             disk = {key: store.AgentArray(s, d, where) for key, (s, d) in wide.items()}
-    swarm = run_guarded(lambda: _open(path, name, lambda root: _read(root, name, disk)), name, size)
+    swarm = run_guarded(
+        lambda: _open(path, name, lambda root: _read(root, name, disk)), name, size, meanwhile
+    )
     for key, array in disk.items():  # filled by the child through the inherited files
         setattr(swarm, key, array)
     return swarm

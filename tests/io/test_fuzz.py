@@ -302,3 +302,56 @@ def test_a_reader_that_crashes_is_one_line():
     assert run_guarded(lambda: np.arange(3), "x.h5").tolist() == [0, 1, 2]
     with pytest.raises(FannctlError, match="its own error"):
         run_guarded(refuse, "x.h5")
+
+
+def test_meanwhile_runs_while_the_child_reads_and_its_error_ends_the_child(tmp_path):
+    import time
+
+    from fannctl.io import _files
+    from fannctl.io._files import run_guarded
+
+    started = tmp_path / "child-started"
+
+    def slow_read() -> str:
+        started.write_text("yes")
+        time.sleep(0.3)
+        return "read"
+
+    seen = []
+
+    def meanwhile() -> None:  # runs in this process, during the child's read
+        deadline = time.monotonic() + 5
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(started.exists())
+
+    began = time.monotonic()
+    assert run_guarded(slow_read, "x.h5", meanwhile=meanwhile) == "read"
+    assert seen == [True]  # the child had started before meanwhile returned
+    assert time.monotonic() - began < 5
+
+    children = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    def broken() -> None:
+        raise FannctlError("no such device")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_files.os, "fork", fork)
+        with pytest.raises(FannctlError, match="no such device"):
+            run_guarded(lambda: time.sleep(30), "x.h5", meanwhile=broken)
+    assert len(children) == 1
+    with pytest.raises(ChildProcessError):  # already reaped: killed, not left running
+        os.waitpid(children[0], os.WNOHANG)
+
+    order = []
+    with pytest.MonkeyPatch.context() as patch:  # without fork: read, then meanwhile
+        patch.setattr(_files, "GUARD", False)
+        run_guarded(lambda: order.append("read"), "x.h5", meanwhile=lambda: order.append("m"))
+    assert order == ["read", "m"]

@@ -285,6 +285,8 @@ def test_json_lines_and_quiet(tmp_path: Path):
         (["run", "{s}", XOR, "-a", "incremental", "--data-split", "bootstrap"], "every pattern"),
         (["run", "{s}", str(ROOT / "datasets" / "missing.data")], "no such file"),
         (["export", "{s}", "{out}", "--agent", "99"], "does not exist"),
+        # the device is opened while a forked child reads the swarm file
+        (["run", "{s}", XOR, "--device", "cl:99"], "no OpenCL device cl:99"),
     ],
 )
 def test_bad_input_leaves_swarm_untouched(tmp_path: Path, args, message):

@@ -126,8 +126,12 @@ def run(
             from fannctl import devices
 
             devices.parse(device)  # a bad name: one line, exit 2, the file untouched
+        on_cluster = scheduler is not None or scheduler_file is not None or workers
         with lock.writer_lock(swarm_path, render.command_line()):
-            population = swarm.load_swarm(swarm_path)
+            population = swarm.load_swarm(
+                swarm_path,  # the device opens while a forked child reads the file
+                meanwhile=None if on_cluster else lambda: swarm.prepare_device(device),
+            )
             target = rounds
             if resume:
                 pending = _interrupted(population)
