@@ -51,6 +51,34 @@ def test_numpy_rows_do_not_depend_on_their_batch(name):
     assert_independent(NumpyBackend(), net, inputs)
 
 
+@pytest.mark.parametrize("name", ["mushroom", "thyroid", "deep", "shortcut", "sparse"])
+def test_numpy_rows_do_not_depend_on_large_batches_either(name):
+    """Padding alone held only below ~1,000 rows: OpenBLAS's SkylakeX kernel summed a
+    125-32 layer differently at 576 rows than at 1,024 (half the rows' last bit);
+    every product is now a stack of FORWARD_BLOCK-row products."""
+    net, _ = make(name)
+    inputs = np.random.default_rng(7).uniform(-1, 1, (9000, net.num_input)).astype("float32")
+    backend = NumpyBackend()
+    whole = backend.forward(net, inputs)
+    for size in (1, 300, 576, 1024, 4096, 4160):
+        parts = [backend.forward(net, inputs[i : i + size]) for i in range(0, len(inputs), size)]
+        np.testing.assert_array_equal(np.concatenate(parts), whole, err_msg=f"batches of {size}")
+
+
+@pytest.mark.parametrize("layers", [[180, 2, 3], [107, 14, 2], [34, 16, 1], [240, 6, 2]])
+def test_numpy_rows_do_not_depend_on_their_batch_for_narrow_layers(layers):
+    """Zero rows to a multiple of 64 were not enough for these layers: OpenBLAS's
+    SkylakeX kernel summed a 64-row product other than a 4,096-row one (found by
+    random shapes; on another BLAS kernel other shapes may do it)."""
+    net = network.create(rng=np.random.default_rng(1), layers=layers)
+    inputs = np.random.default_rng(2).uniform(-1, 1, (4096, layers[0])).astype("float32")
+    backend = NumpyBackend()
+    whole = backend.forward(net, inputs)
+    for size in (1, 64, 1000):
+        parts = [backend.forward(net, inputs[i : i + size]) for i in range(0, len(inputs), size)]
+        np.testing.assert_array_equal(np.concatenate(parts), whole, err_msg=f"batches of {size}")
+
+
 @pytest.mark.parametrize("name", ["xor", "mushroom", "shortcut", "sparse"])
 def test_device_rows_do_not_depend_on_their_batch(cl_index, name):
     require_opencl()
@@ -61,14 +89,15 @@ def test_device_rows_do_not_depend_on_their_batch(cl_index, name):
 @pytest.mark.parametrize("name", ["mushroom", "shortcut", "sparse"])
 def test_numpy_chunks_give_the_same_rows(name, monkeypatch):
     """A large batch runs in chunks of FORWARD_CHUNK patterns: every row lands in its
-    place with the bits of a forward of 64 rows."""
+    place with the bits of a forward of one FORWARD_BLOCK (256 rows)."""
     from fannctl.backends import numpy_backend
 
     net, inputs = make(name)
-    inputs = np.concatenate([inputs] * 4)[:1000]  # 15 chunks of 64 and a padded tail
+    inputs = np.concatenate([inputs] * 4)[:1000]  # 3 chunks of 256 and a padded tail
+    block = numpy_backend.FORWARD_BLOCK
     one_by_one = np.concatenate(
-        [NumpyBackend().forward(net, inputs[i : i + 64]) for i in range(0, len(inputs), 64)]
+        [NumpyBackend().forward(net, inputs[i : i + block]) for i in range(0, len(inputs), block)]
     )
-    monkeypatch.setattr(numpy_backend, "FORWARD_CHUNK", 64)
+    monkeypatch.setattr(numpy_backend, "FORWARD_CHUNK", block)
     chunked = NumpyBackend().forward(net, inputs)
     np.testing.assert_array_equal(chunked, one_by_one)
