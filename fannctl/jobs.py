@@ -868,6 +868,13 @@ class RunSession:
         """Each block's outputs, yielded before the next block is taken."""
         return run_blocks(self.request, blocks, session=self)
 
+    def block_outputs(self, blocks: Iterable) -> Iterator[np.ndarray]:
+        """Each block's outputs, in order, for ``stream.read_blocks(...,
+        defer_checks=True)``: text blocks (a file, a pipe) one at a time, each
+        answered before the next is read; a stored array's blocks checked and run
+        by ``threads.count()`` threads at once where the backend allows it."""
+        return run_stored_blocks(self, blocks)
+
     def metrics(self, blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> RunOutcome:
         """FANN's test MSE and bit fail over (inputs, desired outputs) blocks."""
         return metrics_blocks(self.request, blocks, session=self)
@@ -917,6 +924,61 @@ def run_blocks(
     net, backend = session.network, session.backend
     for block in blocks:
         yield runner.run(net, block, backend=backend)
+
+
+# Blocks of a stored array in flight per worker thread: enough that a worker
+# never waits for the next block's hand-off, few enough to stay in cache.
+_BLOCKS_AHEAD = 2
+
+
+def run_stored_blocks(session: RunSession, blocks: Iterable) -> Iterator[np.ndarray]:
+    """``RunSession.block_outputs``: blocks with a ``take()`` (``stream.Block``,
+    ``stream.StoredBlock``); outputs in the blocks' order.
+
+    A stored array's blocks go to a pool of ``threads.count()`` threads, each
+    checking its block (the first pass over its rows from memory) and running
+    it with BLAS on one thread: on two cores, two whole blocks at a time beat
+    one block whose products use two BLAS threads (bench/NOTES.md). The pool is
+    used only for ``StoredBlock``, whose ``take()`` never waits for input, so a
+    pipe's lines are still answered as they come.
+    """
+    import collections
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fannctl import runner, stream, threads
+
+    net, backend = session.network, session.backend
+
+    def compute(block) -> np.ndarray:
+        return runner.run(net, block.take().inputs, backend=backend)
+
+    blocks = iter(blocks)
+    first = next(blocks, None)
+    if first is None:
+        return
+    workers = threads.count()
+    if (
+        workers < 2
+        or not isinstance(first, stream.StoredBlock)
+        or not getattr(backend, "concurrent_forward", False)
+    ):
+        yield compute(first)
+        for block in blocks:
+            yield compute(block)
+        return
+    pending: collections.deque = collections.deque()
+    with ThreadPoolExecutor(workers) as pool, threads.blas_limit(1):
+        try:
+            pending.append(pool.submit(compute, first))
+            for block in blocks:
+                pending.append(pool.submit(compute, block))
+                if len(pending) >= workers * _BLOCKS_AHEAD:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:  # an error or a closed consumer: stop what has not begun
+                future.cancel()
 
 
 def metrics_blocks(

@@ -103,6 +103,32 @@ class Block:
     def num_patterns(self) -> int:
         return int(self.inputs.shape[0])
 
+    def take(self) -> Block:
+        """The block itself (see ``StoredBlock.take``)."""
+        return self
+
+
+@dataclass(frozen=True)
+class StoredBlock:
+    """Rows of a stored array (``.npy``, ``.npz``, HDF5) not yet checked, from
+    ``read_blocks(..., defer_checks=True)``: ``take()`` checks and converts them
+    as ``read_blocks`` otherwise does before yielding, in whichever thread asks,
+    so a consumer can check and compute several blocks at once. Taking never
+    waits for input (the array is in memory or memory-mapped)."""
+
+    rows: np.ndarray
+    target_rows: np.ndarray | None
+    name: str
+    first: int  # the first row's index in the file
+
+    def take(self) -> Block:
+        """The checked Block; FormatError naming the row for NaN or Inf."""
+        inputs = _numbers(self.rows, "inputs", self.name, self.first)
+        targets = None
+        if self.target_rows is not None:
+            targets = _numbers(self.target_rows, "outputs", self.name, self.first)
+        return Block(inputs, targets)
+
 
 def choose_format(path: PathLike, given: str | None = None) -> str:
     """The text format for ``path`` by the rule above (binary files are found by content)."""
@@ -128,12 +154,14 @@ def read_blocks(
     header: bool | None = None,
     targets: bool = False,
     block_patterns: int = BLOCK_PATTERNS,
-) -> Iterator[Block]:
+    defer_checks: bool = False,
+) -> Iterator[Block | StoredBlock]:
     """Blocks of patterns from ``path`` (``-``: stdin), as they arrive.
 
     Raises FormatError naming FILE:LINE for malformed input, ShapeError when the
     rows do not fit a network of ``num_input`` inputs (and ``num_output``
-    outputs, with ``targets``).
+    outputs, with ``targets``). ``defer_checks``: a stored array's blocks come
+    as ``StoredBlock`` (checked by their ``take()``); text still comes as Block.
     """
     name = display_name(path)
     fmt = choose_format(path, input_format)
@@ -143,9 +171,10 @@ def read_blocks(
         chunks = _gunzip(_chain(first, chunks), name)
         first = next(chunks, b"")
     if first.startswith((NPY_MAGIC, ZIP_MAGIC, HDF5_MAGIC)):
-        yield from _binary_blocks(
+        stored = _binary_blocks(
             path, _chain(first, chunks), name, num_input, num_output, targets, block_patterns
         )
+        yield from stored if defer_checks else (block.take() for block in stored)
         return
     lines = _line_batches(_chain(first, chunks), name, block_patterns)
     if fmt == "fann":
@@ -637,7 +666,7 @@ def _binary_blocks(
     num_output: int,
     targets: bool,
     block_patterns: int,
-) -> Iterator[Block]:
+) -> Iterator[StoredBlock]:
     """``.npy`` (memory-mapped when a plain file), ``.npz`` or HDF5, a block at a time."""
     from fannctl.io import tabular
 
@@ -660,11 +689,8 @@ def _binary_blocks(
     block_patterns = min(block_patterns, fits)
     for start in range(0, inputs.shape[0], block_patterns):
         stop = start + block_patterns
-        block_in = _numbers(inputs[start:stop], "inputs", name, start)
-        block_out = None
-        if outputs is not None:
-            block_out = _numbers(outputs[start:stop], "outputs", name, start)
-        yield Block(block_in, block_out)
+        rest = None if outputs is None else outputs[start:stop]
+        yield StoredBlock(inputs[start:stop], rest, name, start)
 
 
 def _numbers(rows: np.ndarray, what: str, name: str, first: int) -> np.ndarray:

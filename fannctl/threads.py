@@ -51,3 +51,31 @@ def _pocl(threads: int) -> None:
     os.environ.setdefault("POCL_MAX_PTHREAD_COUNT", str(threads))
     if threads == 1:
         os.environ.setdefault("POCL_DEVICES", "basic")
+
+
+def count() -> int:
+    """The thread count ``configure`` set (the first of ``VARIABLES`` in the
+    environment), else 1."""
+    for name in VARIABLES:
+        if name in os.environ:
+            try:
+                return max(int(os.environ[name]), 1)
+            except ValueError:
+                return 1
+    return 1
+
+
+_CONTROLLER = None
+
+
+def blas_limit(threads: int):
+    """A context in which BLAS computes with ``threads`` threads: for work that
+    runs one product per worker thread (two BLAS thread pools on two cores
+    measured slower than one). Needs threadpoolctl (a dependency), which finds
+    whichever BLAS numpy loaded."""
+    global _CONTROLLER
+    from threadpoolctl import ThreadpoolController
+
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=threads, user_api="blas")

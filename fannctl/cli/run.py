@@ -164,6 +164,7 @@ def run(
                 input_format=input_format,
                 header=header,
                 targets=metrics,
+                defer_checks=not metrics,  # a stored array's blocks may run in parallel
             )
         if metrics:
             from fannctl.cli.data import metrics_text
@@ -190,9 +191,10 @@ def labelled_table(path: str, output_columns: str, net):
 
 
 def outputs(session, blocks: Iterable) -> Iterator:
-    """The outputs of each block of patterns, a block at a time (what ``run`` prints):
-    each block is answered before the next is read."""
-    return session.outputs(block.inputs for block in blocks)
+    """The outputs of each block of patterns, in order (what ``run`` prints): text
+    blocks each answered before the next is read, a stored array's blocks on
+    ``--threads`` threads (``RunSession.block_outputs``)."""
+    return session.block_outputs(blocks)
 
 
 def register(app: typer.Typer) -> None:

@@ -401,3 +401,75 @@ def test_a_stored_arrays_blocks_are_cut_to_fit_in_cache(tmp_path, monkeypatch):
     np.testing.assert_array_equal(np.concatenate(blocks), rows)
     small = [len(b.inputs) for b in stream.read_blocks(path, 125, 1, block_patterns=1000)]
     assert small == [1000, 1000, 1000]  # a caller's smaller block still holds
+
+
+def test_a_stored_array_runs_blocks_in_parallel_with_the_same_rows(tmp_path, monkeypatch):
+    """With --threads 2 a .npy's blocks are checked and run two at a time
+    (``RunSession.block_outputs``): the rows come back in order with the serial
+    path's bits, a NaN is still named by its row after the rows before it, and a
+    pipe or text file is still answered a block at a time."""
+    from fannctl import jobs, threads
+
+    net_path = make_net(tmp_path / "m.h5", "125,32,2")
+    rows = np.random.default_rng(2).uniform(-1, 1, (5000, 125)).astype(np.float32)
+    path = tmp_path / "x.npy"
+    np.save(path, rows)
+    monkeypatch.setattr(stream, "BINARY_BLOCK_BYTES", 125 * 4 * 1024)  # 1024-row blocks
+    session = jobs.open_run(jobs.RunRequest(net_path, path, device="numpy"))
+
+    def outputs() -> list[np.ndarray]:
+        blocks = stream.read_blocks(path, 125, 2, defer_checks=True)
+        return list(session.block_outputs(blocks))
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    serial = outputs()
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert threads.count() == 2
+    taken = []
+    real_take = stream.StoredBlock.take
+    monkeypatch.setattr(stream.StoredBlock, "take", lambda self: taken.append(1) or real_take(self))
+    import threading
+
+    names = set()
+    real_run = runner.run
+    monkeypatch.setattr(
+        runner, "run", lambda *a, **k: names.add(threading.current_thread().name) or real_run(*a, **k)
+    )
+    parallel = outputs()
+    assert len(taken) == 5 and any(name != "MainThread" for name in names)
+    assert [len(o) for o in parallel] == [1024, 1024, 1024, 1024, 904]
+    np.testing.assert_array_equal(np.concatenate(parallel), np.concatenate(serial))
+    np.testing.assert_array_equal(np.concatenate(serial), runner.run(session.network, rows))
+
+    rows[3333, 7] = np.nan
+    np.save(path, rows)
+    got = []
+    with pytest.raises(FormatError, match=r"x\.npy: array 'inputs' holds NaN or Inf \(row 3334\)"):
+        for block in session.block_outputs(stream.read_blocks(path, 125, 2, defer_checks=True)):
+            got.append(block)
+    assert len(got) == 3  # the three blocks before the bad one, in order
+
+    text = tmp_path / "x.txt"
+    np.savetxt(text, rows[:10], fmt="%.9g")
+    blocks = stream.read_blocks(text, 125, 2, defer_checks=True)
+    assert not isinstance(next(iter(blocks)), stream.StoredBlock)  # text: checked as read
+
+
+def test_numpy_forward_in_several_threads_at_once_gives_each_its_own_rows():
+    """``NumpyBackend.forward`` keeps a set of work arrays per thread
+    (``concurrent_forward``): four threads at once give the bits of one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fannctl import network
+    from fannctl.backends.numpy_backend import NumpyBackend
+
+    rng = np.random.default_rng(4)
+    net = network.create(layers=[30, 20, 10, 3], rng=rng)
+    parts = [rng.uniform(-1, 1, (4096 + 64 * i, 30)).astype(np.float32) for i in range(12)]
+    backend = NumpyBackend()
+    assert backend.concurrent_forward
+    alone = [backend.forward(net, p) for p in parts]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda p: backend.forward(net, p), parts * 3))
+    for got, want in zip(together, alone * 3, strict=True):
+        np.testing.assert_array_equal(got, want)
