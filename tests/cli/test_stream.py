@@ -432,9 +432,12 @@ def test_a_stored_array_runs_blocks_in_parallel_with_the_same_rows(tmp_path, mon
 
     names = set()
     real_run = runner.run
-    monkeypatch.setattr(
-        runner, "run", lambda *a, **k: names.add(threading.current_thread().name) or real_run(*a, **k)
-    )
+
+    def run(*args, **kwargs):
+        names.add(threading.current_thread().name)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "run", run)
     parallel = outputs()
     assert len(taken) == 5 and any(name != "MainThread" for name in names)
     assert [len(o) for o in parallel] == [1024, 1024, 1024, 1024, 904]
