@@ -46,7 +46,8 @@ def train_chunk_on(
     tiny: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``trainer.train_chunk`` on an OpenCL device (DeviceError when it cannot).
-    ``tiny``: use the agents-innermost kernel where it applies (same bits)."""
+    ``tiny``: use an agents-innermost lane kernel (swarm_tiny.cl, swarm_wide.cl)
+    where one applies (same bits as train_agents)."""
     dtype = chunk.weights.dtype
     generators: dict[int, np.random.Generator] = {}
 
@@ -76,8 +77,8 @@ def train_chunk_on(
         chunk.sarprop_epoch,
         chunk.pattern_weights,
     )
-    if tiny and agents.tiny_applies(backend, template, arrays):
-        return agents.train_tiny(backend, template, arrays, inputs, targets, epochs)
+    if tiny and agents.lanes_apply(backend, template, arrays):
+        return agents.train_lanes(backend, template, arrays, inputs, targets, epochs)
     return agents.train_agents(backend, template, arrays, inputs, targets, epochs, draw)
 
 
@@ -135,7 +136,7 @@ def chunk_trainer(device: str | None, template: Network) -> ChunkTrainer:
                 _restore(chunk, saved)  # the next device starts from the same state
                 position += 1
                 registry.failed(backend.name, exc, f"continuing on {chain[position].name}")
-        return trainer.train_chunk(
+        return trainer.train_in_pieces(  # a device's chunk may exceed numpy's budget
             chunk,
             shape,
             inputs,
@@ -147,6 +148,23 @@ def chunk_trainer(device: str | None, template: Network) -> ChunkTrainer:
         )
 
     return train_chunk
+
+
+DEVICE_CHUNK_BYTES = 64 * 2**20  # an in-process chunk's wide arrays on a device
+
+
+def chunk_agents(device: str | None, row_bytes: int, numpy_agents: int) -> int:
+    """Agents per in-process chunk for ``device``: numpy's (``numpy_agents``, sized
+    so its work arrays stay in cache) for numpy, else as many as keep the
+    chunk's wide arrays (``row_bytes`` an agent) within DEVICE_CHUNK_BYTES, a
+    multiple of the lane kernels' VWIDTH: each chunk is one or a few launches,
+    and a launch's last work-item pads its lanes."""
+    from fannctl import devices
+
+    if device is None or devices.parse(device)[0] == "numpy":
+        return numpy_agents
+    fit = DEVICE_CHUNK_BYTES // max(1, row_bytes)
+    return max(numpy_agents, fit - fit % agents.VWIDTH)
 
 
 def _arrays(chunk: trainer.Chunk) -> tuple[np.ndarray, ...]:

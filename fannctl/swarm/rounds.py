@@ -260,15 +260,26 @@ def _step(
     if executor is not None:
         step = cluster.distributed_chunk(swarm.agents, config.chunk_agents)
     else:
-        step = _batch(swarm, shape, patterns, config)
+        step = _local_batch(swarm, shape, patterns, config)
     if store.on_disk(swarm.weights):
         step = min(step, store.rows_per_chunk(_row_bytes(swarm)))
     return step
 
 
 def _batch(swarm: Swarm, shape: batched.Shape, patterns: int, config: RunConfig) -> int:
-    """Agents per batched computation: --chunk-agents, else the memory budget's."""
+    """Agents per batched numpy computation: --chunk-agents, else the memory budget's."""
     return config.chunk_agents or shape.chunk_agents(patterns, swarm.dtype.itemsize)
+
+
+def _local_batch(swarm: Swarm, shape: batched.Shape, patterns: int, config: RunConfig) -> int:
+    """Agents per in-process chunk: ``_batch``, larger on an OpenCL device
+    (``device.chunk_agents``) unless --chunk-agents says."""
+    step = _batch(swarm, shape, patterns, config)
+    if config.chunk_agents or config.device is None:
+        return step
+    from fannctl.swarm.device import chunk_agents
+
+    return chunk_agents(config.device, _row_bytes(swarm), step)
 
 
 def _forward_chunk(

@@ -93,6 +93,43 @@ def train_chunk(
     return mse, bit_fail
 
 
+def train_in_pieces(
+    chunk: Chunk,
+    shape: Shape,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    epochs: int,
+    *,
+    round_index: int,
+    seed: int,
+    work: Workspace | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``train_chunk`` on pieces of the chunk within numpy's memory budget
+    (``Shape.chunk_agents``): for a chunk sized for a device that fell back to
+    numpy. Agents train independently, so the pieces give the same bits."""
+    n = chunk.weights.shape[0]
+    step = shape.chunk_agents(inputs.shape[0], chunk.weights.dtype.itemsize)
+    if n <= step:
+        return train_chunk(
+            chunk, shape, inputs, targets, epochs, round_index=round_index, seed=seed, work=work
+        )
+    mse = np.zeros(n)
+    bit_fail = np.zeros(n, dtype=np.int64)
+    for lo in range(0, n, step):
+        rows = slice(lo, min(n, lo + step))
+        mse[rows], bit_fail[rows] = train_chunk(
+            _take(chunk, rows),  # views: trained in place
+            shape,
+            inputs,
+            targets,
+            epochs,
+            round_index=round_index,
+            seed=seed,
+            work=work,
+        )
+    return mse, bit_fail
+
+
 def _take(chunk: Chunk, rows: np.ndarray) -> Chunk:
     return Chunk(
         chunk.agents[rows],

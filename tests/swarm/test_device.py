@@ -285,6 +285,59 @@ def test_a_failing_device_falls_back_to_numpy_once(monkeypatch):
     devices.registry.reset()
 
 
+def test_a_device_sized_chunk_falls_back_to_numpy_in_pieces(monkeypatch):
+    """A chunk sized for a device (more agents than numpy's memory budget holds)
+    that falls back to numpy trains in numpy-sized pieces, to the same bits as
+    one numpy chunk (agents train independently)."""
+    monkeypatch.setattr(device, "train_chunk_on", _raises_device_error)
+    fake = type("Fake", (device.OpenCLDevice,), {"__init__": lambda self: None})()
+    fake.name = "fake/device"
+    monkeypatch.setattr(devices, "chain", lambda selector: [fake, devices.numpy_backend()])
+    devices.registry.reset()
+    rng = np.random.default_rng(5)
+    inputs = rng.uniform(-1, 1, (1200, 10)).astype(np.float32)
+    targets = rng.uniform(0, 1, (1200, 5)).astype(np.float32)
+    nets = _nets([10, 20, 15, 10, 5], ["rprop", "batch"] * 20, "float32")
+    shape = batched.Shape.of(nets[0])
+    assert shape.chunk_agents(1200, 4) < len(nets) / 2, "at least three pieces"
+    pieces = []
+    real = trainer.train_chunk
+    monkeypatch.setattr(
+        trainer,
+        "train_chunk",
+        lambda chunk, *a, **k: pieces.append(len(chunk.agents)) or real(chunk, *a, **k),
+    )
+    want_chunk, got_chunk = _chunk(nets), _chunk(nets)
+    args = (shape, inputs, targets, 2)
+    want = real(want_chunk, *args, round_index=0, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = device.chunk_trainer("cl", nets[0])(got_chunk, *args, round_index=0, seed=0)
+    assert len(pieces) >= 3 and sum(pieces) == len(nets)
+    np.testing.assert_array_equal(got_chunk.weights, want_chunk.weights)
+    np.testing.assert_array_equal(got_chunk.prev_steps, want_chunk.prev_steps)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    devices.registry.reset()
+
+
+def _raises_device_error(backend, *args, **kwargs):
+    raise DeviceError("out of resources")
+
+
+def test_device_chunks_are_larger_and_whole_vectors():
+    """In-process chunks on a device hold as many agents as DEVICE_CHUNK_BYTES
+    of wide arrays (a multiple of the lane kernels' VWIDTH), never fewer than
+    numpy's; numpy and --chunk-agents keep their own."""
+    row = 9_260  # 10-20-15-10-5's weights, state and steepness in float32
+    assert device.chunk_agents(None, row, 13) == 13
+    assert device.chunk_agents("numpy", row, 13) == 13
+    got = device.chunk_agents("cl", row, 13)
+    assert got % cl_agents.VWIDTH == 0
+    assert got * row <= device.DEVICE_CHUNK_BYTES < (got + cl_agents.VWIDTH) * row
+    assert device.chunk_agents("auto", 10**9, 13) == 13  # huge agents: numpy's count
+
+
 def test_numpy_is_numpys_own_trainer():
     """--device numpy (and no device) keep the numpy trainer itself: same bits as before."""
     net = _nets([2, 3, 1], ["rprop"], "float32")[0]
@@ -317,7 +370,54 @@ def test_tiny_kernel_pattern_blocks(tiny_backend, monkeypatch, patterns):
     _tiny_against_general(tiny_backend, monkeypatch, "rprop", "sigmoid_symmetric", 1, patterns)
 
 
-def _tiny_against_general(backend, monkeypatch, algorithm, output, error_function, patterns):
+@pytest.mark.parametrize("error_function", [0, 1])
+@pytest.mark.parametrize("output", ["linear", "sigmoid", "sigmoid_symmetric"])
+@pytest.mark.parametrize("algorithm", ["batch", "rprop"])
+def test_wide_kernel_equals_the_general_one(
+    tiny_backend, monkeypatch, algorithm, output, error_function
+):
+    """kernels/swarm_wide.cl (agents innermost, state in device memory, layers of
+    any number and size) gives train_agents' bits for every agent: four layers,
+    each with its own activation function and steepness."""
+    _tiny_against_general(
+        tiny_backend, monkeypatch, algorithm, output, error_function, 4, [3, 9, 6, 2]
+    )
+
+
+@pytest.mark.parametrize("patterns", [1, 6, 7])
+def test_wide_kernel_pattern_blocks(tiny_backend, monkeypatch, patterns):
+    """The wide kernel's last block of patterns part empty: each pattern added once."""
+    _tiny_against_general(
+        tiny_backend, monkeypatch, "rprop", "sigmoid_symmetric", 1, patterns, [3, 5, 4, 3, 2]
+    )
+
+
+def test_which_lane_kernel():
+    """swarm_tiny.cl for small 3-layer nets, swarm_wide.cl for larger layered ones,
+    neither for shortcut, sparse, float64 or too large nets or other functions."""
+    from fannctl.network import build
+
+    def shape(layers, **create):
+        create.setdefault("hidden_activation", "sigmoid_symmetric")
+        create.setdefault("output_activation", "linear")
+        return cl_agents.lane_shape(build(layers, seed=1, **create))
+
+    assert shape([2, 3, 1]).tiny
+    assert not shape([10, 20, 15, 10, 5]).tiny
+    assert shape([10, 20, 15, 10, 5]).cons == (0, 0, 220, 535, 695)
+    assert shape([10, 20, 15, 10, 5]).firsts == (0, 11, 32, 48, 59)
+    assert shape([2, 3, 1], shortcut=True) is None
+    assert shape([20, 10, 5], connection_rate=0.5) is None
+    assert shape([2, 3, 1], dtype="float64") is None
+    assert shape([2, 3, 1], hidden_activation="elliot") is None
+    assert shape([2, 3, 1], output_activation="sigmoid_stepwise") is None  # FANN's default
+    assert shape([100, 40, 2]) is None  # 145 neurons: too many for a work-item's stack
+
+
+def _tiny_against_general(
+    backend, monkeypatch, algorithm, output, error_function, patterns, layers=(3, 4, 2)
+):
+    """The lane kernel a shape gets (tiny for the default 3-4-2) against train_agents."""
     from fannctl import network
 
     rng = np.random.default_rng(3)
@@ -328,25 +428,29 @@ def _tiny_against_general(backend, monkeypatch, algorithm, output, error_functio
         rows = np.arange(patterns) % 4
         data.inputs = data.inputs[rows] + rng.uniform(-0.1, 0.1, (patterns, 3))
         data.outputs = data.outputs[rows]
-    nets = _nets([3, 4, 2], [algorithm] * 21, "float32")
-    for net in nets:
-        network.set_activation(net, 2, output, 0.6)
+    nets = _nets(list(layers), [algorithm] * 21, "float32")
+    last = len(layers) - 1
+    for i, net in enumerate(nets):
+        network.set_activation(net, last, output, 0.6)
+        for layer in range(2, last):  # middle layers: their own function and steepness
+            network.set_activation(net, layer, "sigmoid", 0.3 + 0.02 * i)
         net.params.train_error_function = error_function
     shape = batched.Shape.of(nets[0])
-    general, tiny = _chunk(nets), _chunk(nets)
+    general, lanes = _chunk(nets), _chunk(nets)
     args = (shape, data.inputs, data.outputs, 60)
     arrays = cl_agents.Agents(
-        tiny.weights, tiny.steepness, tiny.algorithm, tiny.hyper,
-        tiny.prev_steps, tiny.prev_slopes, tiny.sarprop_epoch,
+        lanes.weights, lanes.steepness, lanes.algorithm, lanes.hyper,
+        lanes.prev_steps, lanes.prev_slopes, lanes.sarprop_epoch,
     )  # fmt: skip
-    assert cl_agents.tiny_applies(backend, nets[0], arrays), "a case the tiny kernel takes"
+    assert cl_agents.lanes_apply(backend, nets[0], arrays), "a case a lane kernel takes"
+    assert cl_agents.tiny_applies(backend, nets[0], arrays) == (len(layers) == 3)
     want = device.train_chunk_on(
         backend, nets[0], general, *args, round_index=0, seed=0, tiny=False
     )
-    monkeypatch.setattr(cl_agents, "DEVICE_BYTES", 4000)  # several launches
-    got = device.train_chunk_on(backend, nets[0], tiny, *args, round_index=0, seed=0)
-    np.testing.assert_array_equal(tiny.weights, general.weights)
-    np.testing.assert_array_equal(tiny.prev_steps, general.prev_steps)
-    np.testing.assert_array_equal(tiny.prev_slopes, general.prev_slopes)
+    monkeypatch.setattr(cl_agents, "DEVICE_BYTES", 4000 if len(layers) == 3 else 12000)
+    got = device.train_chunk_on(backend, nets[0], lanes, *args, round_index=0, seed=0)
+    np.testing.assert_array_equal(lanes.weights, general.weights)
+    np.testing.assert_array_equal(lanes.prev_steps, general.prev_steps)
+    np.testing.assert_array_equal(lanes.prev_slopes, general.prev_slopes)
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -298,76 +299,147 @@ class _Group:
         return self.nstate_host[:, NS_MSE].astype(np.float64), ist[:, IS_BIT_FAIL].astype(np.int64)
 
 
-# -- tiny networks: agents innermost (kernels/swarm_tiny.cl) ------------------------
+# -- agents innermost (kernels/swarm_tiny.cl, kernels/swarm_wide.cl) ---------------
+#
+# Both kernels train VWIDTH agents per work-item, one per vector lane, with every
+# array [slot][agent]: swarm_tiny.cl keeps a 3-layer net's whole state in
+# registers, swarm_wide.cl keeps larger layered nets' state in device memory and
+# computes PATTERN_BLOCK patterns per weight load. Both give train_agents' bits.
 
-TINY_FILES = ("common", "activations", "swarm_tiny")
+TINY_FILES = ("common", "activations", "swarm_lanes", "swarm_tiny")
 TINY_KERNELS = ("train_tiny",)
+WIDE_FILES = ("common", "activations", "swarm_lanes", "swarm_wide")
+WIDE_KERNELS = ("train_wide",)
 TINY_MAX_WEIGHTS = 64  # connections up to which a network's state stays in registers
+# neurons (biases counted) up to which swarm_wide's per-work-item values and
+# deltas (2 x PATTERN_BLOCK x VWIDTH floats each) stay small enough for a CPU stack
+WIDE_MAX_NEURONS = 128
 TINY_ACTIVATIONS = (0, 3, 5)  # linear, sigmoid, sigmoid_symmetric
 TINY_ALGORITHMS = (1, 2)  # batch, rprop
 VWIDTH = 16  # agents per work-item (vector lanes)
 PATTERN_BLOCK = 4  # patterns a work-item computes side by side
 
 
-def tiny_shape(template: Network) -> tuple[int, int, int, int, int] | None:
-    """(inputs, hidden, outputs, hidden function, output function) when the
-    template is a tiny 3-layer fully connected float network, else None."""
-    layers = list(template.layers)
+@dataclass(frozen=True)
+class LaneShape:
+    """A layered fully connected float network as the lane kernels see it: neurons
+    per layer (biases not counted) and each non-input layer's activation id."""
+
+    sizes: tuple[int, ...]
+    acts: tuple[int, ...]
+
+    @property
+    def firsts(self) -> tuple[int, ...]:
+        """Each layer's first neuron, every layer's bias neuron counted."""
+        return tuple(int(v) for v in np.cumsum([0, *(n + 1 for n in self.sizes[:-1])]))
+
+    @property
+    def cons(self) -> tuple[int, ...]:
+        """Each layer's first connection (0 for the input layer)."""
+        runs = [n * (m + 1) for m, n in pairwise(self.sizes)]
+        return (0, *(int(v) for v in np.cumsum([0, *runs[:-1]])))
+
+    @property
+    def neurons(self) -> int:
+        return sum(self.sizes) + len(self.sizes)
+
+    @property
+    def weights(self) -> int:
+        return sum(n * (m + 1) for m, n in pairwise(self.sizes))
+
+    @property
+    def tiny(self) -> bool:
+        """swarm_tiny.cl's case: three layers, state small enough for registers."""
+        return len(self.sizes) == 3 and self.weights <= TINY_MAX_WEIGHTS
+
+
+def lane_shape(template: Network) -> LaneShape | None:
+    """The template's LaneShape when a lane kernel can train it (a layered, fully
+    connected float32 network whose non-input layers each use one function of
+    TINY_ACTIVATIONS, small enough for one of the two kernels), else None."""
+    sizes = tuple(int(n) for n in template.layers)
     if (
-        len(layers) != 3
+        len(sizes) < 3
         or template.dtype != np.float32
         or template.is_sparse
         or template.network_type != 0
-        or template.weights.size > TINY_MAX_WEIGHTS
     ):
         return None
-    n_in, n_hidden, n_out = layers
-    act = template.activation
-    hidden = act[n_in + 1 : n_in + 1 + n_hidden]
-    output = act[n_in + n_hidden + 2 : n_in + n_hidden + 2 + n_out]
-    if hidden.size != n_hidden or output.size != n_out:
+    acts = [0]
+    first = sizes[0] + 1
+    for size in sizes[1:]:
+        ids = template.activation[first : first + size]
+        if ids.size != size or ids.min() != ids.max() or int(ids[0]) not in TINY_ACTIVATIONS:
+            return None
+        acts.append(int(ids[0]))
+        first += size + 1
+    shape = LaneShape(sizes, tuple(acts))
+    if template.weights.size != shape.weights:
         return None
-    if len(set(hidden.tolist())) != 1 or len(set(output.tolist())) != 1:
+    if not shape.tiny and shape.neurons > WIDE_MAX_NEURONS:
         return None
-    if int(hidden[0]) not in TINY_ACTIVATIONS or int(output[0]) not in TINY_ACTIVATIONS:
+    return shape
+
+
+def tiny_shape(template: Network) -> tuple[int, int, int, int, int] | None:
+    """(inputs, hidden, outputs, hidden function, output function) when the
+    template is a tiny 3-layer fully connected float network, else None."""
+    shape = lane_shape(template)
+    if shape is None or not shape.tiny:
         return None
-    return n_in, n_hidden, n_out, int(hidden[0]), int(output[0])
+    return (*shape.sizes, shape.acts[1], shape.acts[2])
 
 
 def old_pocl(platform_version: str) -> bool:
     """PoCL before 3.1: the wheel's 3.0-rc2 (LLVM 14) aborts the process compiling
     train_tiny ("LLVM ERROR: Cannot emit physreg copy instruction"), so it is
-    never asked to."""
+    never asked to build a lane kernel."""
     found = re.search(r"PoCL (\d+)\.(\d+)", platform_version)
     return found is not None and (int(found[1]), int(found[2])) < (3, 1)
 
 
-def tiny_program(backend: OpenCLBackend, shape: tuple, algorithm: int, error_function: int):
-    """train_tiny built for one shape, algorithm and error function."""
+def _build(backend: OpenCLBackend, files: tuple[str, ...], options: str, names: tuple[str, ...]):
     backend.program(np.float32)  # built and self-tested first
-    n_in, n_hidden, n_out, act_h, act_o = shape
-    options = (
-        f"-DREAL=float{' -DHAVE_DOUBLE' if backend.info.double else ''} -DNI={n_in} "
-        f"-DNH={n_hidden} -DNO={n_out} -DACT_H={act_h} -DACT_O={act_o} -DALG={algorithm} "
-        f"-DERRFN={error_function} -DVWIDTH={VWIDTH} -DPB={PATTERN_BLOCK}"
-    )
+    options = f"-DREAL=float{' -DHAVE_DOUBLE' if backend.info.double else ''} " + options
     try:
         return kernels.build(
-            backend.context,
-            backend.info.device,
-            kernels.load(*TINY_FILES),
-            options,
-            names=TINY_KERNELS,
+            backend.context, backend.info.device, kernels.load(*files), options, names=names
         )
     except DeviceError as exc:
         raise DeviceUnusable(f"{backend.name}: {exc}") from None
 
 
-def tiny_applies(backend: OpenCLBackend, template: Network, agents: Agents) -> bool:
-    """Whether train_tiny computes this chunk: a tiny shape (tiny_shape), one
-    algorithm of TINY_ALGORITHMS, no pattern weights or weight decay, one
-    steepness per layer per agent, and a device with doubles (for exp)."""
-    shape = tiny_shape(template)
+def tiny_program(backend: OpenCLBackend, shape: tuple, algorithm: int, error_function: int):
+    """train_tiny built for one shape, algorithm and error function."""
+    n_in, n_hidden, n_out, act_h, act_o = shape
+    options = (
+        f"-DNI={n_in} -DNH={n_hidden} -DNO={n_out} -DACT_H={act_h} -DACT_O={act_o} "
+        f"-DALG={algorithm} -DERRFN={error_function} -DVWIDTH={VWIDTH} -DPB={PATTERN_BLOCK}"
+    )
+    return _build(backend, TINY_FILES, options, TINY_KERNELS)
+
+
+def wide_program(backend: OpenCLBackend, shape: LaneShape, algorithm: int, error_function: int):
+    """train_wide built for one shape, algorithm and error function."""
+
+    def listed(values) -> str:
+        return "{" + ",".join(str(v) for v in values) + "}"
+
+    options = (
+        f"-DNL={len(shape.sizes)} -DLAYER_SIZE={listed(shape.sizes)} "
+        f"-DLAYER_FIRST={listed(shape.firsts)} -DLAYER_CON={listed(shape.cons)} "
+        f"-DLAYER_ACT={listed(shape.acts)} -DNI={shape.sizes[0]} -DNO={shape.sizes[-1]} "
+        f"-DNEURONS={shape.neurons} -DWEIGHTS={shape.weights} -DALG={algorithm} "
+        f"-DERRFN={error_function} -DVWIDTH={VWIDTH} -DPB={PATTERN_BLOCK}"
+    )
+    return _build(backend, WIDE_FILES, options, WIDE_KERNELS)
+
+
+def lanes_apply(backend: OpenCLBackend, template: Network, agents: Agents) -> bool:
+    """Whether a lane kernel computes this chunk: a lane_shape, one algorithm of
+    TINY_ALGORITHMS, no pattern weights or weight decay, one steepness per layer
+    per agent, and a device with doubles (for exp) that is not an old PoCL."""
+    shape = lane_shape(template)
     if shape is None or agents.pattern_weights is not None or not backend.info.double:
         return False
     if old_pocl(backend.info.platform_version):
@@ -378,13 +450,20 @@ def tiny_applies(backend: OpenCLBackend, template: Network, agents: Agents) -> b
     if agents.hyper["weight_decay"].any():
         return False
     steepness = agents.steepness
-    n_in, n_hidden, n_out = shape[:3]
-    hidden = steepness[:, n_in + 1 : n_in + 1 + n_hidden]
-    output = steepness[:, n_in + n_hidden + 2 : n_in + n_hidden + 2 + n_out]
-    return bool((hidden == hidden[:, :1]).all() and (output == output[:, :1]).all())
+    for first, size in zip(shape.firsts[1:], shape.sizes[1:], strict=True):
+        layer = steepness[:, first : first + size]
+        if not (layer == layer[:, :1]).all():
+            return False
+    return True
 
 
-def train_tiny(
+def tiny_applies(backend: OpenCLBackend, template: Network, agents: Agents) -> bool:
+    """Whether train_tiny (not train_wide) computes this chunk."""
+    shape = lane_shape(template)
+    return shape is not None and shape.tiny and lanes_apply(backend, template, agents)
+
+
+def train_lanes(
     backend: OpenCLBackend,
     template: Network,
     agents: Agents,
@@ -392,17 +471,26 @@ def train_tiny(
     targets: np.ndarray,
     epochs: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """train_agents for a chunk tiny_applies to: agents innermost, VWIDTH per work-item."""
+    """train_agents for a chunk lanes_apply to: agents innermost, VWIDTH per
+    work-item, by train_tiny or train_wide as the shape says."""
     weights, steepness, algorithm = agents.weights, agents.steepness, agents.algorithm
     prev_steps, prev_slopes, hyper = agents.prev_steps, agents.prev_slopes, agents.hyper
-    shape = tiny_shape(template)
-    n_in, n_hidden = shape[0], shape[1]
+    shape = lane_shape(template)
     n = weights.shape[0]
     P = int(inputs.shape[0])
-    step = max(VWIDTH, (DEVICE_BYTES // (4 * (3 * weights.shape[1] + HP_COUNT + 4))))
+    error_function = template.params.train_error_function
+    if shape.tiny:
+        kernel = tiny_program(
+            backend, tiny_shape(template), int(algorithm[0]), error_function
+        ).kernel("train_tiny")
+        per_agent = 3 * weights.shape[1] + HP_COUNT + 4
+    else:
+        kernel = wide_program(backend, shape, int(algorithm[0]), error_function).kernel(
+            "train_wide"
+        )
+        per_agent = 4 * weights.shape[1] + HP_COUNT + len(shape.sizes) + 2
+    step = max(VWIDTH, DEVICE_BYTES // (4 * per_agent))
     step -= step % VWIDTH
-    program = tiny_program(backend, shape, int(algorithm[0]), template.params.train_error_function)
-    kernel = program.kernel("train_tiny")
     mse = np.zeros(n)
     bit_fail = np.zeros(n, dtype=np.int64)
     b = backend
@@ -430,16 +518,21 @@ def train_tiny(
         w = b.upload("tiny_weights", lanes(weights[rows], width))
         pg = b.upload("tiny_prev_slopes", lanes(prev_slopes[rows], width))
         ps = b.upload("tiny_prev_steps", lanes(prev_steps[rows], width))
-        steep = steepness[rows]
-        sh = b.upload("tiny_steep_h", lanes(steep[:, n_in + 1 : n_in + 2], width))
-        so = b.upload("tiny_steep_o", lanes(steep[:, n_in + n_hidden + 2 :][:, :1], width))
         hp = b.upload("tiny_hp", lanes(hp_all[rows], width))
         out_mse = b.buffer("tiny_mse", 4 * width)
         out_bits = b.buffer("tiny_bits", 4 * width)
+        steep = steepness[rows][:, list(shape.firsts[1:])]  # one per layer (lanes_apply)
+        if shape.tiny:
+            sh = b.upload("tiny_steep_h", lanes(steep[:, :1], width))
+            so = b.upload("tiny_steep_o", lanes(steep[:, 1:], width))
+            state = (sh, so, w, pg, ps)
+        else:
+            st = b.upload("wide_steeps", lanes(steep, width))
+            slopes = b.buffer("wide_slopes", 4 * width * weights.shape[1])
+            state = (st, w, slopes, pg, ps)
         b.run_kernel(
             kernel, (width // VWIDTH,), local,
-            np.int32(P), np.int32(epochs), np.int32(width), x, y, sh, so, w, pg, ps, hp,
-            out_mse, out_bits,
+            np.int32(P), np.int32(epochs), np.int32(width), x, y, *state, hp, out_mse, out_bits,
         )  # fmt: skip
         count = hi - lo
         for array, buf in ((weights, w), (prev_slopes, pg), (prev_steps, ps)):
