@@ -96,7 +96,21 @@ kernel void train_wide(int P, int epochs, int N, const global float *inputs,
                     BLOCK_SUM(sum, layer_con[l] + j * ns, a, src, ns);
                     PRAGMA_UNROLL
                     for (int q = 0; q < PB; q++)
-                        a[q][dst + j] = value_v(scaled(s, sum[q]), act);
+                        a[q][dst + j] = scaled(s, sum[q]);
+                }
+                /* the activations in a pass of their own: independent exp chains
+                 * one after another, which the core overlaps */
+                for (int q = 0; q < PB; q++) {
+                    TV *row = a[q] + dst;
+                    if (act == A_LINEAR)
+                        continue;
+                    if (act == A_SIGMOID) {
+                        for (int j = 0; j < layer_size[l]; j++)
+                            row[j] = value_v(row[j], A_SIGMOID);
+                    } else {
+                        for (int j = 0; j < layer_size[l]; j++)
+                            row[j] = value_v(row[j], A_SIGMOID_SYMMETRIC);
+                    }
                 }
                 PRAGMA_UNROLL
                 for (int q = 0; q < PB; q++)

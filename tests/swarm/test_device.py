@@ -76,11 +76,25 @@ def _tiny_params():
 def tiny_backend(request):
     """The devices that build kernels/swarm_tiny.cl (not PoCL before 3.1, whose LLVM
     aborts the process compiling it)."""
-    if request.param is None:
+    return _lane_device(request.param)
+
+
+@pytest.fixture(params=_tiny_params())
+def wide_backend(request):
+    """The devices that build kernels/swarm_wide.cl: tiny_backend's CPUs (the wide
+    kernel is laid out for a CPU's vector lanes and not used elsewhere)."""
+    backend = _lane_device(request.param)
+    if backend.info.kind != "cpu":
+        pytest.skip(f"{backend.name}: swarm_wide.cl runs on CPU devices only")
+    return backend
+
+
+def _lane_device(index):
+    if index is None:
         if DEVICES and os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
             pytest.fail("CI is set and no OpenCL device here builds the tiny kernel")
         pytest.skip("no OpenCL device here builds the tiny kernel (PoCL 3.1 or later does)")
-    return devices.device_backend(request.param)
+    return devices.device_backend(index)
 
 
 def _thyroid(patterns=60):
@@ -374,21 +388,21 @@ def test_tiny_kernel_pattern_blocks(tiny_backend, monkeypatch, patterns):
 @pytest.mark.parametrize("output", ["linear", "sigmoid", "sigmoid_symmetric"])
 @pytest.mark.parametrize("algorithm", ["batch", "rprop"])
 def test_wide_kernel_equals_the_general_one(
-    tiny_backend, monkeypatch, algorithm, output, error_function
+    wide_backend, monkeypatch, algorithm, output, error_function
 ):
     """kernels/swarm_wide.cl (agents innermost, state in device memory, layers of
     any number and size) gives train_agents' bits for every agent: four layers,
     each with its own activation function and steepness."""
     _tiny_against_general(
-        tiny_backend, monkeypatch, algorithm, output, error_function, 4, [3, 9, 6, 2]
+        wide_backend, monkeypatch, algorithm, output, error_function, 4, [3, 9, 6, 2]
     )
 
 
 @pytest.mark.parametrize("patterns", [1, 6, 7])
-def test_wide_kernel_pattern_blocks(tiny_backend, monkeypatch, patterns):
+def test_wide_kernel_pattern_blocks(wide_backend, monkeypatch, patterns):
     """The wide kernel's last block of patterns part empty: each pattern added once."""
     _tiny_against_general(
-        tiny_backend, monkeypatch, "rprop", "sigmoid_symmetric", 1, patterns, [3, 5, 4, 3, 2]
+        wide_backend, monkeypatch, "rprop", "sigmoid_symmetric", 1, patterns, [3, 5, 4, 3, 2]
     )
 
 
@@ -412,6 +426,26 @@ def test_which_lane_kernel():
     assert shape([2, 3, 1], hidden_activation="elliot") is None
     assert shape([2, 3, 1], output_activation="sigmoid_stepwise") is None  # FANN's default
     assert shape([100, 40, 2]) is None  # 145 neurons: too many for a work-item's stack
+
+
+@pytest.mark.parametrize(("kind", "layers", "takes"), [
+    ("cpu", [2, 3, 1], True), ("gpu", [2, 3, 1], True),
+    ("cpu", [10, 20, 15, 10, 5], True), ("gpu", [10, 20, 15, 10, 5], False),
+])  # fmt: skip
+def test_the_wide_kernel_only_on_cpus(kind, layers, takes):
+    """swarm_wide.cl is laid out for a CPU's vector lanes: a GPU keeps train_agents
+    for wide shapes (swarm_tiny.cl stays on every device that builds it)."""
+    from types import SimpleNamespace
+
+    nets = _nets(layers, ["rprop"] * 3, "float32")
+    chunk = _chunk(nets)
+    arrays = cl_agents.Agents(
+        chunk.weights, chunk.steepness, chunk.algorithm, chunk.hyper,
+        chunk.prev_steps, chunk.prev_slopes, chunk.sarprop_epoch,
+    )  # fmt: skip
+    info = SimpleNamespace(double=True, platform_version="OpenCL 3.0 PoCL 3.1", kind=kind)
+    backend = SimpleNamespace(info=info)
+    assert cl_agents.lanes_apply(backend, nets[0], arrays) is takes
 
 
 def _tiny_against_general(

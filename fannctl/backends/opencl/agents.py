@@ -438,12 +438,15 @@ def wide_program(backend: OpenCLBackend, shape: LaneShape, algorithm: int, error
 def lanes_apply(backend: OpenCLBackend, template: Network, agents: Agents) -> bool:
     """Whether a lane kernel computes this chunk: a lane_shape, one algorithm of
     TINY_ALGORITHMS, no pattern weights or weight decay, one steepness per layer
-    per agent, and a device with doubles (for exp) that is not an old PoCL."""
+    per agent, and a device with doubles (for exp) that is not an old PoCL (and
+    a CPU for swarm_wide.cl)."""
     shape = lane_shape(template)
     if shape is None or agents.pattern_weights is not None or not backend.info.double:
         return False
     if old_pocl(backend.info.platform_version):
         return False
+    if not shape.tiny and backend.info.kind != "cpu":
+        return False  # swarm_wide.cl is laid out for a CPU's vector lanes; measured only there
     algorithm = agents.algorithm  # (not np.unique: it loads numpy.ma, 8 ms of a run)
     if algorithm.min() != algorithm.max() or int(algorithm[0]) not in TINY_ALGORITHMS:
         return False
