@@ -4,7 +4,10 @@
  * trains VWIDTH consecutive agents, one per vector lane; the weights and the
  * training state stay in global memory as [connection][agent] (too many for
  * registers), and a work-item computes PB patterns side by side so each
- * weight vector it loads serves PB patterns.
+ * weight vector it loads serves PB patterns. The host's arrays are
+ * [agent][connection]: each work-item moves its agents into a scratch in
+ * lane order first and back at the end (the host's transposes cost ~5% of a
+ * large swarm's round).
  *
  * The arithmetic is swarm.cl's train_agents lane by lane, as in swarm_tiny.cl
  * (FANN's unrolled neuron sums, wide_exp in double, the backpropagation and
@@ -50,15 +53,29 @@ constant int layer_act[NL] = LAYER_ACT;
         }                                                                          \
     } while (0)
 
-kernel void train_wide(int P, int epochs, int N, const global float *inputs,
+kernel void train_wide(int P, int epochs, int N, int n_agents, const global float *inputs,
                        const global float *targets, const global float *steeps,
-                       global float *weights, global float *slopes, global float *prev_slopes,
-                       global float *prev_steps, const global float *hparams,
-                       global float *mse_out, global int *bit_fail_out)
+                       global float *agent_weights, global float *agent_prev_slopes,
+                       global float *agent_prev_steps, global float *weights,
+                       global float *slopes, global float *prev_slopes, global float *prev_steps,
+                       const global float *hparams, global float *mse_out,
+                       global int *bit_fail_out)
 {
     int g = get_global_id(0);
     if ((g + 1) * VWIDTH > N)
         return;
+    /* the agents' rows ([agent][connection], as the host keeps them) into this
+     * work-item's lanes of the [connection][agent] scratch; lanes past the last
+     * agent train a copy of it and are never written back */
+    for (int lane = 0; lane < VWIDTH; lane++) {
+        size_t row = (size_t)min(g * VWIDTH + lane, n_agents - 1) * WEIGHTS;
+        size_t col = (size_t)g * VWIDTH + lane;
+        for (int c = 0; c < WEIGHTS; c++) {
+            weights[(size_t)c * N + col] = agent_weights[row + c];
+            prev_slopes[(size_t)c * N + col] = agent_prev_slopes[row + c];
+            prev_steps[(size_t)c * N + col] = agent_prev_steps[row + c];
+        }
+    }
     TV a[PB][NEURONS], d[PB][NEURONS], err[PB][NO];
     TV bit_limit = LANES(hparams, HP_BIT_FAIL_LIMIT);
 #if ALG == ALG_RPROP
@@ -100,16 +117,14 @@ kernel void train_wide(int P, int epochs, int N, const global float *inputs,
                 }
                 /* the activations in a pass of their own: independent exp chains
                  * one after another, which the core overlaps */
-                for (int q = 0; q < PB; q++) {
-                    TV *row = a[q] + dst;
-                    if (act == A_LINEAR)
-                        continue;
-                    if (act == A_SIGMOID) {
-                        for (int j = 0; j < layer_size[l]; j++)
-                            row[j] = value_v(row[j], A_SIGMOID);
-                    } else {
-                        for (int j = 0; j < layer_size[l]; j++)
-                            row[j] = value_v(row[j], A_SIGMOID_SYMMETRIC);
+                if (act != A_LINEAR) {
+                    for (int q = 0; q < PB; q++) {
+                        TV *row = a[q] + dst;
+                        int j = 0;
+                        for (; j + 4 <= layer_size[l]; j += 4)
+                            sigmoid4_v(row + j, act);
+                        for (; j < layer_size[l]; j++)
+                            row[j] = value_v(row[j], act);
                     }
                 }
                 PRAGMA_UNROLL
@@ -220,4 +235,13 @@ kernel void train_wide(int P, int epochs, int N, const global float *inputs,
     }
     LANES(mse_out, 0) = mse;
     ((global TVI *)bit_fail_out)[g] = bits;
+    for (int lane = 0; lane < VWIDTH && g * VWIDTH + lane < n_agents; lane++) {
+        size_t row = (size_t)(g * VWIDTH + lane) * WEIGHTS;
+        size_t col = (size_t)g * VWIDTH + lane;
+        for (int c = 0; c < WEIGHTS; c++) {
+            agent_weights[row + c] = weights[(size_t)c * N + col];
+            agent_prev_slopes[row + c] = prev_slopes[(size_t)c * N + col];
+            agent_prev_steps[row + c] = prev_steps[(size_t)c * N + col];
+        }
+    }
 }

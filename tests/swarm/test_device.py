@@ -469,6 +469,9 @@ def _tiny_against_general(
         for layer in range(2, last):  # middle layers: their own function and steepness
             network.set_activation(net, layer, "sigmoid", 0.3 + 0.02 * i)
         net.params.train_error_function = error_function
+    if last > 2:  # agent 1 at the ends of exp's range: sums up to +-150/s = +-30,000
+        network.set_activation(nets[1], 2, "sigmoid", 0.005)
+        nets[1].weights *= 2000
     shape = batched.Shape.of(nets[0])
     general, lanes = _chunk(nets), _chunk(nets)
     args = (shape, data.inputs, data.outputs, 60)

@@ -514,33 +514,44 @@ def train_lanes(
         out[:, rows.shape[0] :] = rows[:1].T
         return out
 
+    state_arrays = (weights, prev_slopes, prev_steps)
     for lo in range(0, n, step):
         hi = min(n, lo + step)
-        width = -(-(hi - lo) // VWIDTH) * VWIDTH
+        count = hi - lo
+        width = -(-count // VWIDTH) * VWIDTH
         rows = slice(lo, hi)
-        w = b.upload("tiny_weights", lanes(weights[rows], width))
-        pg = b.upload("tiny_prev_slopes", lanes(prev_slopes[rows], width))
-        ps = b.upload("tiny_prev_steps", lanes(prev_steps[rows], width))
         hp = b.upload("tiny_hp", lanes(hp_all[rows], width))
         out_mse = b.buffer("tiny_mse", 4 * width)
         out_bits = b.buffer("tiny_bits", 4 * width)
         steep = steepness[rows][:, list(shape.firsts[1:])]  # one per layer (lanes_apply)
         if shape.tiny:
+            w, pg, ps = (
+                b.upload(f"tiny_{name}", lanes(array[rows], width))
+                for name, array in zip(("w", "pg", "ps"), state_arrays, strict=True)
+            )
             sh = b.upload("tiny_steep_h", lanes(steep[:, :1], width))
             so = b.upload("tiny_steep_o", lanes(steep[:, 1:], width))
-            state = (sh, so, w, pg, ps)
-        else:
+            args = (np.int32(width), x, y, sh, so, w, pg, ps)
+        else:  # the kernel moves the agents' rows into lane order itself
+            w, pg, ps = (
+                b.upload(f"wide_{name}", array[rows])
+                for name, array in zip(("w", "pg", "ps"), state_arrays, strict=True)
+            )
             st = b.upload("wide_steeps", lanes(steep, width))
-            slopes = b.buffer("wide_slopes", 4 * width * weights.shape[1])
-            state = (st, w, slopes, pg, ps)
+            scratch = [b.buffer(f"wide_lanes_{i}", 4 * width * weights.shape[1]) for i in range(4)]
+            args = (np.int32(width), np.int32(count), x, y, st, w, pg, ps, *scratch)
         b.run_kernel(
             kernel, (width // VWIDTH,), local,
-            np.int32(P), np.int32(epochs), np.int32(width), x, y, *state, hp, out_mse, out_bits,
+            np.int32(P), np.int32(epochs), *args, hp, out_mse, out_bits,
         )  # fmt: skip
-        count = hi - lo
-        for array, buf in ((weights, w), (prev_slopes, pg), (prev_steps, ps)):
-            got = b.download(buf, np.empty((array.shape[1], width), np.float32))
-            array[rows] = got[:, :count].T
+        for array, buf in zip(state_arrays, (w, pg, ps), strict=True):
+            if shape.tiny:
+                got = b.download(buf, np.empty((array.shape[1], width), np.float32))
+                array[rows] = got[:, :count].T
+            elif array[rows].flags.c_contiguous:
+                b.download(buf, array[rows])  # straight into the chunk's rows
+            else:
+                array[rows] = b.download(buf, np.empty((count, array.shape[1]), np.float32))
         mse[rows] = b.download(out_mse, np.empty(width, np.float32))[:count]
         bit_fail[rows] = b.download(out_bits, np.empty(width, np.int32))[:count]
     return mse, bit_fail
