@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -266,6 +267,15 @@ def cascade_cases() -> list[Case]:
 
 # -- swarm ---------------------------------------------------------------------------
 SWARM_AGENTS = 10_000
+# the issue's large case: 10-20-15-10-5 agents on 1,000 random patterns
+LARGE = Workload("(random 1,000 x 10 -> 5)", (10, 20, 15, 10, 5), (1, 1, 1))
+LARGE_PATTERNS = 1_000
+LARGE_LIBFANN_AGENTS = 100  # libfann trains agent after agent: a sample gives its rate
+
+
+def _swarm_device(ctx: Context) -> str | None:
+    """RunConfig.device for the bench's --device (None: numpy's own trainer)."""
+    return None if ctx.device == "numpy" else ctx.device
 
 
 def _swarm_fannctl(ctx: Context) -> Trial:
@@ -286,11 +296,92 @@ def _swarm_fannctl(ctx: Context) -> Trial:
 
     def body() -> float:
         population = state["swarm"]
-        swarm.run(population, data, swarm.RunConfig(rounds=1, epochs_per_round=epochs))
+        config = swarm.RunConfig(rounds=1, epochs_per_round=epochs, device=_swarm_device(ctx))
+        swarm.run(population, data, config)
         return float(np.median(population.errors))
 
     connections = 13 * data.num_patterns  # 2-3-1 with biases: 3*3 + 4*1
-    return Trial(body, SWARM_AGENTS * epochs, reset, "numpy", 6.0 * connections, connections)
+    return Trial(body, SWARM_AGENTS * epochs, reset, ctx.device, 6.0 * connections, connections)
+
+
+def _large_data(ctx: Context):
+    """The large case's data set: 1,000 random patterns, 10 inputs, 5 outputs."""
+    key = ("swarm-large-data",)
+    if key not in ctx.cache:
+        from fannctl.data import TrainingData
+
+        rng = np.random.default_rng(1)
+        ctx.cache[key] = TrainingData(
+            rng.uniform(-1, 1, (LARGE_PATTERNS, 10)).astype(np.float32),
+            rng.uniform(0, 1, (LARGE_PATTERNS, 5)).astype(np.float32),
+        )
+    return ctx.cache[key]
+
+
+def _large_connections() -> int:
+    layers = LARGE.layers
+    return sum(n * (m + 1) for m, n in pairwise(layers))
+
+
+def _peak_memory() -> dict:
+    import resource
+
+    return {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def _swarm_large_fannctl(ctx: Context) -> Trial:
+    from fannctl import swarm
+
+    data = _large_data(ctx)
+    agents = ctx.size(1_000, 10_000, 100_000)
+    state: dict = {}
+
+    def reset() -> None:
+        state.pop("swarm", None)  # the last one's memory first
+        state["swarm"] = swarm.spawn(
+            agents,
+            layers=list(LARGE.layers),
+            hidden_activation=LARGE.hidden,
+            output_activation=LARGE.output,
+            seed=2,
+        )
+        state["swarm"].ensure_state()  # a round of a running swarm allocates nothing
+
+    def body() -> float:
+        population = state["swarm"]
+        config = swarm.RunConfig(rounds=1, epochs_per_round=1, device=_swarm_device(ctx))
+        swarm.run(population, data, config)
+        return float(np.median(population.errors))
+
+    per_agent = _large_connections() * LARGE_PATTERNS
+    return Trial(body, agents, reset, ctx.device, 6.0 * per_agent, per_agent, extra=_peak_memory)
+
+
+def _swarm_large_libfann(ctx: Context) -> Trial:
+    from fannctl.bench import libfann
+
+    data = _large_data(ctx)
+    path = saved(ctx, "swarm-large", lambda: start_network(LARGE, "rprop"))
+    key = ("libfann-data", "swarm-large")
+    if key not in ctx.cache:
+        ctx.cache[key] = libfann.Data(data.inputs, data.outputs)
+    fann_data = ctx.cache[key]
+    state: dict = {"nets": []}
+
+    def reset() -> None:
+        for net in state["nets"]:
+            net.close()
+        state["nets"] = libfann.Net.copies(path, LARGE_LIBFANN_AGENTS, seed=1)
+
+    def body() -> float:
+        return float(np.median([net.train_on_data(fann_data, 1) for net in state["nets"]]))
+
+    def close() -> None:
+        for net in state["nets"]:
+            net.close()
+
+    per_agent = _large_connections() * LARGE_PATTERNS
+    return Trial(body, LARGE_LIBFANN_AGENTS, reset, "libfann", 6.0 * per_agent, per_agent, close)
 
 
 def _swarm_libfann(ctx: Context) -> Trial:
@@ -332,5 +423,17 @@ def swarm_cases() -> list[Case]:
             _swarm_fannctl,
             _swarm_libfann,
             {"quick": 2, "standard": 3, "full": 3},
-        )
+        ),
+        Case(
+            "swarm/large",
+            "agent-epochs/s",
+            "1,000/10,000/100,000 agents of 10-20-15-10-5 (tanh hidden, sigmoid output, "
+            f"RPROP), one epoch on {LARGE_PATTERNS:,} random patterns (4.5 MFLOP an "
+            f"agent-epoch); libfann: fann_train_on_data on {LARGE_LIBFANN_AGENTS} agents "
+            "in turn; peak_rss_mb: the bench process's peak so far",
+            ALL,
+            _swarm_large_fannctl,
+            _swarm_large_libfann,
+            {"quick": 2, "standard": 3, "full": 3},
+        ),
     ]

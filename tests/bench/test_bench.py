@@ -335,3 +335,32 @@ def test_plain_table_has_one_row_per_case_and_libfann_columns(baseline: Path) ->
     lines = plain_table(doc).splitlines()
     assert "fannctl / libfann" in lines[1] and lines[3].rstrip().endswith("4x")
     assert lines[4].rstrip().endswith("-")  # cli/help: libfann cannot start fannctl
+
+
+@pytest.mark.parametrize(("device", "expected"), [("numpy", None), ("cl", "cl")])
+def test_swarm_cases_train_on_the_bench_device(monkeypatch, tmp_path: Path, device, expected):
+    """`bench --device cl` must reach the swarm cases (they trained on numpy whatever
+    --device said), and the large case reports its agents' work and peak memory."""
+    import numpy as np
+
+    from fannctl import swarm
+    from fannctl.bench import training
+    from fannctl.bench.case import Context
+
+    seen = []
+
+    def fake_run(population, data, config):
+        seen.append(config.device)
+        population.errors = np.full(population.agents, 0.25)
+
+    monkeypatch.setattr(swarm, "run", fake_run)
+    datasets = Path(__file__).resolve().parents[2] / "datasets"
+    ctx = Context(datasets, tmp_path, "quick", device=device)
+    large = training._swarm_large_fannctl(ctx)
+    for trial in (training._swarm_fannctl(ctx), large):
+        trial.reset()
+        assert trial.body() == 0.25
+        assert trial.device_name() == device
+    assert seen == [expected, expected]
+    assert large.work == 1_000 and large.flops == 6.0 * 750 * training.LARGE_PATTERNS
+    assert large.extra()["peak_rss_mb"] > 0
