@@ -22,6 +22,22 @@
 #ifndef PB
 #define PB 2 /* patterns computed side by side */
 #endif
+/* a neuron's activation for the PB patterns at once: four sigmoids side by
+ * side (swarm_lanes.cl's sigmoid4_v) when PB is 4, else one after another */
+#if PB == 4
+#define ACTIVATE(t, id)                                                            \
+    do {                                                                           \
+        if ((id) != A_LINEAR)                                                      \
+            sigmoid4_v(t, id);                                                     \
+    } while (0)
+#else
+#define ACTIVATE(t, id)                                                            \
+    do {                                                                           \
+        PRAGMA_UNROLL                                                              \
+        for (int q_ = 0; q_ < PB; q_++)                                            \
+            (t)[q_] = value_v((t)[q_], id);                                        \
+    } while (0)
+#endif
 
 kernel void train_tiny(int P, int epochs, int N, const global float *inputs,
                        const global float *targets, const global float *steep_hidden,
@@ -70,23 +86,34 @@ kernel void train_tiny(int P, int epochs, int N, const global float *inputs,
                 x[q][NI] = (TV)1;
             }
             for (int j = 0; j < NH; j++) {
+                TV t[PB];
                 PRAGMA_UNROLL
                 for (int q = 0; q < PB; q++) {
                     TV sum;
                     NEURON_SUM(sum, w + j * NW_H, x[q], NW_H);
-                    h[q][j] = value_v(scaled(sh, sum), ACT_H);
+                    t[q] = scaled(sh, sum);
                 }
+                ACTIVATE(t, ACT_H);
+                PRAGMA_UNROLL
+                for (int q = 0; q < PB; q++)
+                    h[q][j] = t[q];
             }
             PRAGMA_UNROLL
             for (int q = 0; q < PB; q++)
                 h[q][NH] = (TV)1;
             for (int o = 0; o < NO; o++) {
+                TV ys[PB];
+                PRAGMA_UNROLL
+                for (int q = 0; q < PB; q++) {
+                    TV sum;
+                    NEURON_SUM(sum, w + W_HIDDEN + o * NW_O, h[q], NW_O);
+                    ys[q] = scaled(so, sum);
+                }
+                ACTIVATE(ys, ACT_O);
                 PRAGMA_UNROLL
                 for (int q = 0; q < PB; q++) {
                     int p = min(p0 + q, P - 1);
-                    TV sum;
-                    NEURON_SUM(sum, w + W_HIDDEN + o * NW_O, h[q], NW_O);
-                    TV y = value_v(scaled(so, sum), ACT_O);
+                    TV y = ys[q];
                     TV e = (TV)targets[p * NO + o] - y;
                     if (symmetric_id(ACT_O))
                         e /= (TV)2;
