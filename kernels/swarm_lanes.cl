@@ -29,30 +29,53 @@ typedef long8 TDL;
 
 #define PRAGMA_UNROLL _Pragma("unroll")
 
-/* activations.cl's wide_exp on a vector of doubles, operation for operation. */
+/* activations.cl's wide_exp, operation for operation, on n vectors of doubles
+ * x[0..n-1] into p[0..n-1], each step on all n before the next: the steps are
+ * a chain of dependent multiplies and adds (the compiler does not fuse them:
+ * the bits stay FANN's), so one vector at a time waits on latency and several
+ * side by side keep the core's pipes busy. Per lane the same operations in
+ * the same order whatever n: the same bits. */
+#define EACH(n, stmt)                                                              \
+    do {                                                                           \
+        PRAGMA_UNROLL                                                              \
+        for (int i_ = 0; i_ < (n); i_++) {                                         \
+            stmt;                                                                  \
+        }                                                                          \
+    } while (0)
+
+#define WIDE_EXP_N(n, x, p)                                                        \
+    do {                                                                           \
+        TD k_[n], r_[n];                                                           \
+        TDL ki_[n];                                                                \
+        EACH(n, k_[i_] = (x[i_] * 1.4426950408889634 + 6755399441055744.0) -       \
+                         6755399441055744.0);                                      \
+        EACH(n, r_[i_] = (x[i_] - k_[i_] * 6.93147180369123816490e-01) -           \
+                         k_[i_] * 1.90821492927058770002e-10);                     \
+        EACH(n, p[i_] = (TD)(1.0 / 39916800.0));                                   \
+        EACH(n, p[i_] = p[i_] * r_[i_] + 1.0 / 3628800.0);                         \
+        EACH(n, p[i_] = p[i_] * r_[i_] + 1.0 / 362880.0);                          \
+        EACH(n, p[i_] = p[i_] * r_[i_] + 1.0 / 40320.0);                           \
+        EACH(n, p[i_] = p[i_] * r_[i_] + 1.0 / 5040.0);                            \
+        EACH(n, p[i_] = p[i_] * r_[i_] + 1.0 / 720.0);                             \
+        EACH(n, p[i_] = p[i_] * r_[i_] + 1.0 / 120.0);                             \
+        EACH(n, p[i_] = p[i_] * r_[i_] + 1.0 / 24.0);                              \
+        EACH(n, p[i_] = p[i_] * r_[i_] + 1.0 / 6.0);                               \
+        EACH(n, p[i_] = p[i_] * r_[i_] + 0.5);                                     \
+        EACH(n, p[i_] = p[i_] * r_[i_] + 1.0);                                     \
+        EACH(n, p[i_] = p[i_] * r_[i_] + 1.0);                                     \
+        EACH(n, ki_[i_] = TO_DL(k_[i_]));                                          \
+        EACH(n, TDL sub_ = ki_[i_] < -1000; p[i_] = select(p[i_], p[i_] * 0x1p-100, sub_); \
+             ki_[i_] = select(ki_[i_], ki_[i_] + 100, sub_));                      \
+        EACH(n, p[i_] = p[i_] * AS_D((ki_[i_] + 1023) << 52));                     \
+        EACH(n, p[i_] = select(p[i_], (TD)INFINITY, x[i_] > 709.0));               \
+        EACH(n, p[i_] = select(p[i_], (TD)0.0, x[i_] < -745.0));                   \
+    } while (0)
+
 inline TD wide_exp_v(TD x)
 {
-    TD k = (x * 1.4426950408889634 + 6755399441055744.0) - 6755399441055744.0;
-    TD r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
-    TD p = (TD)(1.0 / 39916800.0);
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    TDL ki = TO_DL(k);
-    TDL sub = ki < -1000;
-    p = select(p, p * 0x1p-100, sub);
-    ki = select(ki, ki + 100, sub);
-    p = p * AS_D((ki + 1023) << 52);
-    p = select(p, (TD)INFINITY, x > 709.0);
-    return select(p, (TD)0.0, x < -745.0);
+    TD xs[1] = {x}, p[1];
+    WIDE_EXP_N(1, xs, p);
+    return p[0];
 }
 
 inline TV vmin(TV a, TV b) { return select(a, b, b < a); }
@@ -67,50 +90,17 @@ inline TV value_v(TV t, int id)
     return t; /* A_LINEAR */
 }
 
-/* value_v of a sigmoid (id A_SIGMOID or A_SIGMOID_SYMMETRIC) on four vectors
- * in place, each step of wide_exp_v taken on all four before the next. The
- * exp is a chain of ~25 dependent multiplies and adds (the compiler does not
- * fuse them), so one chain at a time leaves the core waiting on latency; four
- * side by side (eight double vectors) keep its pipes busy. Per lane the same
- * operations in the same order as value_v: the same bits. */
-#define EACH4(stmt)                                                                \
-    do {                                                                           \
-        PRAGMA_UNROLL                                                              \
-        for (int i_ = 0; i_ < 4; i_++) {                                           \
-            stmt;                                                                  \
-        }                                                                          \
-    } while (0)
-
+/* value_v of a sigmoid (A_SIGMOID or A_SIGMOID_SYMMETRIC) on four vectors in
+ * place, their exps side by side (WIDE_EXP_N): the same bits as value_v. */
 inline void sigmoid4_v(TV *v, int id)
 {
-    TD x[4], k[4], r[4], p[4];
-    TDL ki[4];
-    EACH4(x[i_] = TO_D((TV)-2 * v[i_]));
-    EACH4(k[i_] = (x[i_] * 1.4426950408889634 + 6755399441055744.0) - 6755399441055744.0);
-    EACH4(r[i_] = (x[i_] - k[i_] * 6.93147180369123816490e-01) -
-                  k[i_] * 1.90821492927058770002e-10);
-    EACH4(p[i_] = (TD)(1.0 / 39916800.0));
-    EACH4(p[i_] = p[i_] * r[i_] + 1.0 / 3628800.0);
-    EACH4(p[i_] = p[i_] * r[i_] + 1.0 / 362880.0);
-    EACH4(p[i_] = p[i_] * r[i_] + 1.0 / 40320.0);
-    EACH4(p[i_] = p[i_] * r[i_] + 1.0 / 5040.0);
-    EACH4(p[i_] = p[i_] * r[i_] + 1.0 / 720.0);
-    EACH4(p[i_] = p[i_] * r[i_] + 1.0 / 120.0);
-    EACH4(p[i_] = p[i_] * r[i_] + 1.0 / 24.0);
-    EACH4(p[i_] = p[i_] * r[i_] + 1.0 / 6.0);
-    EACH4(p[i_] = p[i_] * r[i_] + 0.5);
-    EACH4(p[i_] = p[i_] * r[i_] + 1.0);
-    EACH4(p[i_] = p[i_] * r[i_] + 1.0);
-    EACH4(ki[i_] = TO_DL(k[i_]));
-    EACH4(TDL sub = ki[i_] < -1000; p[i_] = select(p[i_], p[i_] * 0x1p-100, sub);
-          ki[i_] = select(ki[i_], ki[i_] + 100, sub));
-    EACH4(p[i_] = p[i_] * AS_D((ki[i_] + 1023) << 52));
-    EACH4(p[i_] = select(p[i_], (TD)INFINITY, x[i_] > 709.0));
-    EACH4(p[i_] = select(p[i_], (TD)0.0, x[i_] < -745.0));
+    TD x[4], p[4];
+    EACH(4, x[i_] = TO_D((TV)-2 * v[i_]));
+    WIDE_EXP_N(4, x, p);
     if (id == A_SIGMOID)
-        EACH4(v[i_] = TO_V(1.0 / (1.0 + p[i_])));
+        EACH(4, v[i_] = TO_V(1.0 / (1.0 + p[i_])));
     else
-        EACH4(v[i_] = TO_V(2.0 / (1.0 + p[i_]) - 1.0));
+        EACH(4, v[i_] = TO_V(2.0 / (1.0 + p[i_]) - 1.0));
 }
 
 inline TV derivative_v(int id, TV s, TV y)
@@ -127,6 +117,72 @@ inline TV derivative_v(int id, TV s, TV y)
 }
 
 inline int symmetric_id(int id) { return id == A_SIGMOID_SYMMETRIC; }
+
+/* The pieces of an epoch both lane kernels share (built with -DALG ALG_RPROP
+ * or ALG_BATCH, -DERRFN 0 or 1). */
+
+/* the update rule's parameters of work-item g's lanes */
+#if ALG == ALG_RPROP
+#define RULE_PARAMS(hparams)                                                       \
+    TV inc = LANES(hparams, HP_RPROP_INC);                                         \
+    TV dec = LANES(hparams, HP_RPROP_DEC);                                         \
+    TV dmin = LANES(hparams, HP_RPROP_DMIN);                                       \
+    TV dmax = LANES(hparams, HP_RPROP_DMAX)
+#define RULE_ARGS inc, dec, dmin, dmax
+#define RULE_DECL TV inc, TV dec, TV dmin, TV dmax
+#else
+#define RULE_PARAMS(hparams) TV epsilon = LANES(hparams, HP_EPSILON)
+#define RULE_ARGS epsilon
+#define RULE_DECL TV epsilon
+#endif
+
+/* one connection's step (FANN's RPROP, or batch's w += slope * epsilon): the
+ * new weight; *pslope and *pstep (RPROP's state) updated */
+inline TV update_v(TV w, TV s, TV *pslope, TV *pstep, RULE_DECL)
+{
+#if ALG == ALG_RPROP
+    TV p = vmax(*pstep, (TV)0.0001f);
+    TVI same = s * *pslope >= (TV)0;
+    TV step = select(vmax(p * dec, dmin), vmin(p * inc, dmax), same);
+    s = select((TV)0, s, same);
+    TV down = vmax(w - step, (TV)-1500);
+    TV up = vmin(w + step, (TV)1500);
+    *pstep = step;
+    *pslope = s;
+    return select(up, down, s < (TV)0);
+#else
+    return w + s * epsilon;
+#endif
+}
+
+/* FANN's output error target - y (halved for a symmetric function) */
+inline TV output_error_v(TV target, TV y, int act)
+{
+    TV e = target - y;
+    if (symmetric_id(act))
+        e /= (TV)2;
+    return e;
+}
+
+/* the training error function of an output error (ERRFN 1: FANN's tanh one) */
+inline TV train_error_v(TV e)
+{
+#if ERRFN == 1
+    TV r = TO_V((1.0 + TO_D(e)) / (1.0 - TO_D(e)));
+    TV f = log(r);
+    f = select(f, (TV)17, e > (TV)0.9999999f);
+    e = select(f, (TV)-17, e < (TV)-0.9999999f);
+#endif
+    return e;
+}
+
+/* an output error into the SSE and the bit-fail count (a true lane is -1) */
+#define COUNT_ERROR(e, sse, bits, bit_limit)                                       \
+    do {                                                                           \
+        (sse) += (e) * (e);                                                        \
+        (bits) -= select((e), -(e), (e) < (TV)0) >= (bit_limit);                   \
+    } while (0)
+
 
 /* scale by steepness, clamp to +-150/s (activate_neuron) */
 inline TV scaled(TV s, TV sum)

@@ -59,14 +59,7 @@ kernel void train_tiny(int P, int epochs, int N, const global float *inputs,
     TV sh = LANES(steep_hidden, 0);
     TV so = LANES(steep_output, 0);
     TV bit_limit = LANES(hparams, HP_BIT_FAIL_LIMIT);
-#if ALG == ALG_RPROP
-    TV inc = LANES(hparams, HP_RPROP_INC);
-    TV dec = LANES(hparams, HP_RPROP_DEC);
-    TV dmin = LANES(hparams, HP_RPROP_DMIN);
-    TV dmax = LANES(hparams, HP_RPROP_DMAX);
-#else
-    TV epsilon = LANES(hparams, HP_EPSILON);
-#endif
+    RULE_PARAMS(hparams);
     float count = (float)(P * NO);
     TV mse = (TV)0;
     TVI bits = (TVI)0;
@@ -114,17 +107,9 @@ kernel void train_tiny(int P, int epochs, int N, const global float *inputs,
                 for (int q = 0; q < PB; q++) {
                     int p = min(p0 + q, P - 1);
                     TV y = ys[q];
-                    TV e = (TV)targets[p * NO + o] - y;
-                    if (symmetric_id(ACT_O))
-                        e /= (TV)2;
+                    TV e = output_error_v((TV)targets[p * NO + o], y, ACT_O);
                     err[q][o] = e;
-#if ERRFN == 1
-                    TV r = TO_V((1.0 + TO_D(e)) / (1.0 - TO_D(e)));
-                    TV f = log(r);
-                    f = select(f, (TV)17, e > (TV)0.9999999f);
-                    e = select(f, (TV)-17, e < (TV)-0.9999999f);
-#endif
-                    dout[q][o] = derivative_v(ACT_O, so, y) * e;
+                    dout[q][o] = derivative_v(ACT_O, so, y) * train_error_v(e);
                 }
             }
             PRAGMA_UNROLL
@@ -138,11 +123,8 @@ kernel void train_tiny(int P, int epochs, int N, const global float *inputs,
                     dh[q][j] *= derivative_v(ACT_H, sh, h[q][j]);
             }
             for (int q = 0; q < PB && p0 + q < P; q++) {
-                for (int o = 0; o < NO; o++) {
-                    TV e = err[q][o];
-                    sse += e * e;
-                    bits -= select(e, -e, e < (TV)0) >= bit_limit; /* a true lane is -1 */
-                }
+                for (int o = 0; o < NO; o++)
+                    COUNT_ERROR(err[q][o], sse, bits, bit_limit);
                 for (int j = 0; j < NH; j++)
                     for (int c = 0; c < NW_H; c++)
                         slope[j * NW_H + c] += dh[q][j] * x[q][c];
@@ -153,20 +135,7 @@ kernel void train_tiny(int P, int epochs, int N, const global float *inputs,
         }
         mse = TO_V(TO_D(sse) / (double)count);
         for (int c = 0; c < W_ALL; c++) {
-#if ALG == ALG_RPROP
-            TV s = slope[c];
-            TV p = vmax(pstep[c], (TV)0.0001f);
-            TVI same = s * pslope[c] >= (TV)0;
-            TV step = select(vmax(p * dec, dmin), vmin(p * inc, dmax), same);
-            s = select((TV)0, s, same);
-            TV down = vmax(w[c] - step, (TV)-1500);
-            TV up = vmin(w[c] + step, (TV)1500);
-            w[c] = select(up, down, s < (TV)0);
-            pstep[c] = step;
-            pslope[c] = s;
-#else
-            w[c] += slope[c] * epsilon;
-#endif
+            w[c] = update_v(w[c], slope[c], &pslope[c], &pstep[c], RULE_ARGS);
             slope[c] = (TV)0;
         }
     }

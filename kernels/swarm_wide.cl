@@ -78,14 +78,7 @@ kernel void train_wide(int P, int epochs, int N, int n_agents, const global floa
     }
     TV a[PB][NEURONS], d[PB][NEURONS], err[PB][NO];
     TV bit_limit = LANES(hparams, HP_BIT_FAIL_LIMIT);
-#if ALG == ALG_RPROP
-    TV inc = LANES(hparams, HP_RPROP_INC);
-    TV dec = LANES(hparams, HP_RPROP_DEC);
-    TV dmin = LANES(hparams, HP_RPROP_DMIN);
-    TV dmax = LANES(hparams, HP_RPROP_DMAX);
-#else
-    TV epsilon = LANES(hparams, HP_EPSILON);
-#endif
+    RULE_PARAMS(hparams);
     float count = (float)(P * NO);
     TV mse = (TV)0;
     TVI bits = (TVI)0;
@@ -141,17 +134,9 @@ kernel void train_wide(int P, int epochs, int N, int n_agents, const global floa
                     for (int q = 0; q < PB; q++) {
                         int p = min(p0 + q, P - 1);
                         TV y = a[q][out + o];
-                        TV e = (TV)targets[p * NO + o] - y;
-                        if (symmetric_id(act))
-                            e /= (TV)2;
+                        TV e = output_error_v((TV)targets[p * NO + o], y, act);
                         err[q][o] = e;
-#if ERRFN == 1
-                        TV r = TO_V((1.0 + TO_D(e)) / (1.0 - TO_D(e)));
-                        TV f = log(r);
-                        f = select(f, (TV)17, e > (TV)0.9999999f);
-                        e = select(f, (TV)-17, e < (TV)-0.9999999f);
-#endif
-                        d[q][out + o] = derivative_v(act, so, y) * e;
+                        d[q][out + o] = derivative_v(act, so, y) * train_error_v(e);
                     }
                 }
             }
@@ -182,11 +167,8 @@ kernel void train_wide(int P, int epochs, int N, int n_agents, const global floa
             /* the block's patterns into the SSE and the slopes, pattern after pattern */
             int qn = min(PB, P - p0);
             for (int q = 0; q < qn; q++) {
-                for (int o = 0; o < NO; o++) {
-                    TV e = err[q][o];
-                    sse += e * e;
-                    bits -= select(e, -e, e < (TV)0) >= bit_limit; /* a true lane is -1 */
-                }
+                for (int o = 0; o < NO; o++)
+                    COUNT_ERROR(err[q][o], sse, bits, bit_limit);
             }
             for (int l = 1; l < NL; l++) {
                 int ns = layer_size[l - 1] + 1;
@@ -214,21 +196,11 @@ kernel void train_wide(int P, int epochs, int N, int n_agents, const global floa
         }
         mse = TO_V(TO_D(sse) / (double)count);
         for (int c = 0; c < WEIGHTS; c++) {
-            TV w = LANES(weights, c);
-            TV s = LANES(slopes, c);
+            TV ps = LANES(prev_slopes, c), pt = LANES(prev_steps, c);
+            LANES(weights, c) = update_v(LANES(weights, c), LANES(slopes, c), &ps, &pt, RULE_ARGS);
 #if ALG == ALG_RPROP
-            TV ps = LANES(prev_slopes, c);
-            TV p = vmax(LANES(prev_steps, c), (TV)0.0001f);
-            TVI same = s * ps >= (TV)0;
-            TV step = select(vmax(p * dec, dmin), vmin(p * inc, dmax), same);
-            s = select((TV)0, s, same);
-            TV down = vmax(w - step, (TV)-1500);
-            TV up = vmin(w + step, (TV)1500);
-            LANES(weights, c) = select(up, down, s < (TV)0);
-            LANES(prev_steps, c) = step;
-            LANES(prev_slopes, c) = s;
-#else
-            LANES(weights, c) = w + s * epsilon;
+            LANES(prev_slopes, c) = ps;
+            LANES(prev_steps, c) = pt;
 #endif
             LANES(slopes, c) = (TV)0;
         }

@@ -365,51 +365,37 @@ def _swarm_large_libfann(ctx: Context) -> Trial:
     key = ("libfann-data", "swarm-large")
     if key not in ctx.cache:
         ctx.cache[key] = libfann.Data(data.inputs, data.outputs)
-    fann_data = ctx.cache[key]
+    per_agent = _large_connections() * LARGE_PATTERNS
+    return _libfann_loop(path, ctx.cache[key], LARGE_LIBFANN_AGENTS, 1, per_agent)
+
+
+def _libfann_loop(path, fann_data, agents: int, epochs: int, per_agent: float) -> Trial:
+    """libfann's answer to a swarm: ``agents`` copies of the network at ``path``
+    (weights drawn by libfann), each trained ``epochs`` epochs in turn."""
+    from fannctl.bench import libfann
+
     state: dict = {"nets": []}
-
-    def reset() -> None:
-        for net in state["nets"]:
-            net.close()
-        state["nets"] = libfann.Net.copies(path, LARGE_LIBFANN_AGENTS, seed=1)
-
-    def body() -> float:
-        return float(np.median([net.train_on_data(fann_data, 1) for net in state["nets"]]))
 
     def close() -> None:
         for net in state["nets"]:
             net.close()
 
-    per_agent = _large_connections() * LARGE_PATTERNS
-    return Trial(body, LARGE_LIBFANN_AGENTS, reset, "libfann", 6.0 * per_agent, per_agent, close)
-
-
-def _swarm_libfann(ctx: Context) -> Trial:
-    from fannctl.bench import libfann
-
-    data = ctx.data("xor.data")
-    epochs = ctx.size(10, 100, 1000)
-    work = WORKLOADS["xor"]
-    path = saved(ctx, "swarm-xor", lambda: start_network(work, "rprop"))
-    fann_data = ctx.libfann_data("xor.data")
-    state: dict = {"nets": []}
-
     def reset() -> None:
-        for net in state["nets"]:
-            net.close()
-        state["nets"] = libfann.Net.copies(path, SWARM_AGENTS, seed=1)
+        close()
+        state["nets"] = libfann.Net.copies(path, agents, seed=1)
 
     def body() -> float:
         return float(np.median([net.train_on_data(fann_data, epochs) for net in state["nets"]]))
 
-    def close() -> None:
-        for net in state["nets"]:
-            net.close()
+    return Trial(body, agents * epochs, reset, "libfann", 6.0 * per_agent, per_agent, close)
 
+
+def _swarm_libfann(ctx: Context) -> Trial:
+    data = ctx.data("xor.data")
+    path = saved(ctx, "swarm-xor", lambda: start_network(WORKLOADS["xor"], "rprop"))
+    epochs = ctx.size(10, 100, 1000)
     connections = 13 * data.num_patterns
-    return Trial(
-        body, SWARM_AGENTS * epochs, reset, "libfann", 6.0 * connections, connections, close
-    )
+    return _libfann_loop(path, ctx.libfann_data("xor.data"), SWARM_AGENTS, epochs, connections)
 
 
 def swarm_cases() -> list[Case]:
