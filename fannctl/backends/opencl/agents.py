@@ -491,7 +491,8 @@ def train_lanes(
         kernel = wide_program(backend, shape, int(algorithm[0]), error_function).kernel(
             "train_wide"
         )
-        per_agent = 4 * weights.shape[1] + HP_COUNT + len(shape.sizes) + 2
+        # its rows (weights, slopes, steps) and their four lane-order scratch copies
+        per_agent = 7 * weights.shape[1] + HP_COUNT + len(shape.sizes) + 2
     step = max(VWIDTH, DEVICE_BYTES // (4 * per_agent))
     step -= step % VWIDTH
     mse = np.zeros(n)
