@@ -109,10 +109,6 @@ def train_in_pieces(
     numpy. Agents train independently, so the pieces give the same bits."""
     n = chunk.weights.shape[0]
     step = shape.chunk_agents(inputs.shape[0], chunk.weights.dtype.itemsize)
-    if n <= step:
-        return train_chunk(
-            chunk, shape, inputs, targets, epochs, round_index=round_index, seed=seed, work=work
-        )
     mse = np.zeros(n)
     bit_fail = np.zeros(n, dtype=np.int64)
     for lo in range(0, n, step):
