@@ -381,15 +381,6 @@ def lane_shape(template: Network) -> LaneShape | None:
     return shape
 
 
-def tiny_shape(template: Network) -> tuple[int, int, int, int, int] | None:
-    """(inputs, hidden, outputs, hidden function, output function) when the
-    template is a tiny 3-layer fully connected float network, else None."""
-    shape = lane_shape(template)
-    if shape is None or not shape.tiny:
-        return None
-    return (*shape.sizes, shape.acts[1], shape.acts[2])
-
-
 def old_pocl(platform_version: str) -> bool:
     """PoCL before 3.1: the wheel's 3.0-rc2 (LLVM 14) aborts the process compiling
     train_tiny ("LLVM ERROR: Cannot emit physreg copy instruction"), so it is
@@ -409,11 +400,12 @@ def _build(backend: OpenCLBackend, files: tuple[str, ...], options: str, names: 
         raise DeviceUnusable(f"{backend.name}: {exc}") from None
 
 
-def tiny_program(backend: OpenCLBackend, shape: tuple, algorithm: int, error_function: int):
-    """train_tiny built for one shape, algorithm and error function."""
-    n_in, n_hidden, n_out, act_h, act_o = shape
+def tiny_program(backend: OpenCLBackend, shape: LaneShape, algorithm: int, error_function: int):
+    """train_tiny built for one (tiny) shape, algorithm and error function."""
+    n_in, n_hidden, n_out = shape.sizes
     options = (
-        f"-DNI={n_in} -DNH={n_hidden} -DNO={n_out} -DACT_H={act_h} -DACT_O={act_o} "
+        f"-DNI={n_in} -DNH={n_hidden} -DNO={n_out} -DACT_H={shape.acts[1]} "
+        f"-DACT_O={shape.acts[2]} "
         f"-DALG={algorithm} -DERRFN={error_function} -DVWIDTH={VWIDTH} -DPB={PATTERN_BLOCK}"
     )
     return _build(backend, TINY_FILES, options, TINY_KERNELS)
@@ -462,8 +454,7 @@ def lanes_apply(backend: OpenCLBackend, template: Network, agents: Agents) -> bo
 
 def tiny_applies(backend: OpenCLBackend, template: Network, agents: Agents) -> bool:
     """Whether train_tiny (not train_wide) computes this chunk."""
-    shape = lane_shape(template)
-    return shape is not None and shape.tiny and lanes_apply(backend, template, agents)
+    return lanes_apply(backend, template, agents) and lane_shape(template).tiny
 
 
 def train_lanes(
@@ -482,15 +473,11 @@ def train_lanes(
     n = weights.shape[0]
     P = int(inputs.shape[0])
     error_function = template.params.train_error_function
+    program, name = (tiny_program, "train_tiny") if shape.tiny else (wide_program, "train_wide")
+    kernel = program(backend, shape, int(algorithm[0]), error_function).kernel(name)
     if shape.tiny:
-        kernel = tiny_program(
-            backend, tiny_shape(template), int(algorithm[0]), error_function
-        ).kernel("train_tiny")
         per_agent = 3 * weights.shape[1] + HP_COUNT + 4
     else:
-        kernel = wide_program(backend, shape, int(algorithm[0]), error_function).kernel(
-            "train_wide"
-        )
         # its rows (weights, slopes, steps) and their four lane-order scratch copies
         per_agent = 7 * weights.shape[1] + HP_COUNT + len(shape.sizes) + 2
     step = max(VWIDTH, DEVICE_BYTES // (4 * per_agent))
